@@ -1,0 +1,63 @@
+"""pxr — Proactive Experience Recovery.
+
+Notice that a customer's experience has gone wrong, decide what to give
+them, and tell them first, in their own language, over a channel that
+reaches them.
+"""
+
+from __future__ import annotations
+
+from pxr.compensation import CompensationPolicy, CompensationRequest
+from pxr.engine import Recovery
+from pxr.errors import (
+    EventError,
+    LedgerError,
+    PolicyError,
+    PxrError,
+    UnknownKindError,
+    ValidationError,
+)
+from pxr.ledger import Ledger
+from pxr.ledger.memory import MemoryLedger
+from pxr.ledger.sqlite import SQLiteLedger
+from pxr.model import (
+    Action,
+    Breach,
+    Compensation,
+    Customer,
+    Message,
+    Severity,
+    Signal,
+)
+from pxr.money import Money
+from pxr.policy import Policy, load_policy
+from pxr.thresholds import Threshold
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Action",
+    "Breach",
+    "Compensation",
+    "CompensationPolicy",
+    "CompensationRequest",
+    "Customer",
+    "EventError",
+    "Ledger",
+    "LedgerError",
+    "MemoryLedger",
+    "Message",
+    "Money",
+    "Policy",
+    "PolicyError",
+    "PxrError",
+    "Recovery",
+    "SQLiteLedger",
+    "Severity",
+    "Signal",
+    "Threshold",
+    "UnknownKindError",
+    "ValidationError",
+    "__version__",
+    "load_policy",
+]

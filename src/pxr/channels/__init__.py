@@ -1,0 +1,85 @@
+"""Channels: how a message reaches a customer.
+
+A *channel* knows which of a customer's contact points it uses and how a
+message must be shaped for it (an SMS counts its segments). A *notifier*
+actually sends. The engine needs only channels to decide and queue; a
+dispatcher needs notifiers to send.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from pxr.errors import PxrError
+from pxr.model import Customer, Message
+
+__all__ = [
+    "AddressRefused",
+    "Channel",
+    "DeliveryResult",
+    "DeliveryStatus",
+    "Notifier",
+]
+
+
+class AddressRefused(PxrError):
+    """The customer has no usable address on this channel; ``reason`` says why.
+
+    The reason never contains the address itself.
+    """
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel}: {reason}")
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """One way of reaching a customer (``sms``, ``email``, ``messenger``…)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's address here, normalized; ``None`` if they have none.
+
+        Raises :class:`AddressRefused` when they have one that cannot be used.
+        """
+        ...
+
+    def shape(self, message: Message) -> Message:
+        """Adjust a rendered message for this channel (encoding, length, title)."""
+        ...
+
+
+class DeliveryStatus(enum.Enum):
+    """What happened to one attempt to send."""
+
+    SENT = "sent"
+    TRANSIENT = "transient"  # try again later
+    PERMANENT = "permanent"  # this address will not work: try the next channel
+
+
+@attrs.frozen
+class DeliveryResult:
+    """The outcome of one send. ``detail`` must not contain secrets or addresses."""
+
+    status: DeliveryStatus
+    provider_id: str | None = None
+    detail: str | None = None
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Sends one shaped message to one address."""
+
+    @property
+    def channel(self) -> str: ...
+
+    def send(self, message: Message) -> DeliveryResult:
+        """Send ``message``; never raise for a delivery failure, report it."""
+        ...

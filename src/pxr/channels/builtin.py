@@ -1,0 +1,132 @@
+"""pxr's own channels: SMS, e-mail, Messenger, and the console preview."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+import attrs
+import phonenumbers
+from babel import Locale
+from babel.core import get_global
+
+from pxr._privacy import mask_address
+from pxr.channels import AddressRefused, DeliveryResult, DeliveryStatus
+from pxr.channels.gsm import normalize_spaces, sms_encoding, sms_segments
+from pxr.model import Customer, Message
+
+__all__ = ["ConsoleNotifier", "Email", "Messenger", "Sms", "customer_region"]
+
+_MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def customer_region(customer: Customer) -> str | None:
+    """The customer's region for national phone numbers: ``pl_PL`` → PL, ``pl`` → PL."""
+    locale = Locale.parse(customer.locale)
+    if locale.territory:
+        return str(locale.territory)
+    likely = get_global("likely_subtags").get(locale.language)
+    return Locale.parse(likely).territory if likely else None
+
+
+@attrs.frozen
+class Sms:
+    """SMS: E.164 mobile numbers; text measured in GSM-7 / UCS-2 segments."""
+
+    name: str = "sms"
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's mobile number in E.164, or ``None``; refuses landlines."""
+        if customer.phone is None:
+            return None
+        try:
+            number = phonenumbers.parse(customer.phone, customer_region(customer))
+        except phonenumbers.NumberParseException as error:
+            raise AddressRefused(self.name, f"not a phone number ({error.error_type!r})") from None
+        if not phonenumbers.is_valid_number(number):
+            raise AddressRefused(self.name, "not a valid phone number")
+        if phonenumbers.number_type(number) not in _MOBILE:
+            raise AddressRefused(self.name, "not a mobile number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def shape(self, message: Message) -> Message:
+        """Plain spaces for Babel's no-break spaces; encoding and segment count."""
+        text = normalize_spaces(message.text)
+        return attrs.evolve(
+            message,
+            text=text,
+            title=None,
+            encoding=sms_encoding(text),
+            segments=sms_segments(text),
+        )
+
+
+@attrs.frozen
+class Email:
+    """E-mail: the title is the subject line."""
+
+    name: str = "email"
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's e-mail address, if it looks like one."""
+        if customer.email is None:
+            return None
+        if not _EMAIL.match(customer.email):
+            raise AddressRefused(self.name, "not an e-mail address")
+        return customer.email
+
+    def shape(self, message: Message) -> Message:
+        """E-mail keeps the title as its subject."""
+        return message
+
+
+@attrs.frozen
+class Messenger:
+    """Facebook Messenger: the customer's page-scoped id (PSID)."""
+
+    name: str = "messenger"
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's PSID, digits only."""
+        if customer.messenger is None:
+            return None
+        if not customer.messenger.isdigit():
+            raise AddressRefused(self.name, "a Messenger PSID is made of digits")
+        return customer.messenger
+
+    def shape(self, message: Message) -> Message:
+        """Messenger has no subject line."""
+        return attrs.evolve(message, title=None)
+
+
+@attrs.frozen
+class Console:
+    """A preview channel: every customer is reachable by id."""
+
+    name: str = "console"
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's id."""
+        return customer.id
+
+    def shape(self, message: Message) -> Message:
+        """Unchanged."""
+        return message
+
+
+class ConsoleNotifier:
+    """Prints messages instead of sending them; addresses are masked."""
+
+    channel = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def send(self, message: Message) -> DeliveryResult:
+        """Print the message."""
+        stream = self._stream or sys.stdout
+        title = f"{message.title}\n" if message.title else ""
+        stream.write(f"[{message.channel} → {mask_address(message.to)}] {title}{message.text}\n")
+        return DeliveryResult(DeliveryStatus.SENT)

@@ -1,0 +1,283 @@
+"""The ``pxr`` command: ``simulate`` and ``check``.
+
+Exit status: 0 all good; 1 some input lines were rejected (each reported,
+the rest processed); 2 the policy or the command line is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, TextIO
+
+from pxr import __version__
+from pxr._privacy import mask_address
+from pxr.engine import Recovery
+from pxr.errors import EventError, LedgerError, PolicyError, PxrError
+from pxr.events import read_events
+from pxr.ledger import Ledger
+from pxr.ledger.memory import MemoryLedger
+from pxr.ledger.sqlite import SQLiteLedger
+from pxr.model import (
+    Action,
+    BreachEscalated,
+    BreachOpened,
+    CompensationIssued,
+    MessageQueued,
+    Suppressed,
+)
+from pxr.policy import Policy, load_policy
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+_BATCH = 500
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, path: str, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.total = 0
+        if self.enabled:
+            with open(path, "rb") as lines:
+                self.total = sum(1 for _ in lines)
+        self.last = 0.0
+
+    def update(self, lines: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1 or not self.total:
+            return
+        self.last = now
+        share = min(lines / self.total, 1.0)
+        bar = "#" * int(share * 30)
+        self.stream.write(f"\r[{bar:<30}] {share:6.1%}  {lines:,} lines")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.breaches: Counter[tuple[str, str]] = Counter()
+        self.escalations: Counter[tuple[str, str]] = Counter()
+        self.money: dict[str, Decimal] = defaultdict(Decimal)
+        self.kinds: Counter[str] = Counter()
+        self.channels: Counter[str] = Counter()
+        self.segments = 0
+        self.suppressed: Counter[str] = Counter()
+        self.errors = 0
+        self.lines = 0
+
+    def add(self, action: Action) -> None:
+        match action:
+            case BreachOpened():
+                self.breaches[str(action.threshold), str(action.severity)] += 1
+            case BreachEscalated():
+                self.escalations[str(action.threshold), str(action.severity)] += 1
+            case CompensationIssued(compensation=c):
+                self.kinds[c.kind] += 1
+                if c.amount is not None:
+                    self.money[c.amount.currency] += c.amount.amount
+            case MessageQueued(message=m):
+                self.channels[m.channel] += 1
+                self.segments += m.segments or 0
+            case Suppressed():
+                self.suppressed[action.reason.split(" (")[0]] += 1
+
+    def write(self, out: TextIO, seconds: float) -> None:
+        out.write("\nSummary\n")
+        out.write(
+            f"  events read: {self.lines:,}, rejected: {self.errors:,}, time: {seconds:.2f} s\n"
+        )
+        self._table(out, "breaches (threshold, severity)", self.breaches)
+        self._table(out, "escalations (threshold, new severity)", self.escalations)
+        out.write("  compensation:\n")
+        for kind, count in sorted(self.kinds.items()):
+            out.write(f"    {kind:<28} {count:>6}\n")
+        for currency, total in sorted(self.money.items()):
+            out.write(f"    total {currency:<22} {total:>12}\n")
+        out.write("  messages (channel):\n")
+        for channel, count in sorted(self.channels.items()):
+            out.write(f"    {channel:<28} {count:>6}\n")
+        if self.segments:
+            out.write(f"    SMS segments                 {self.segments:>6}\n")
+        if self.suppressed:
+            out.write("  suppressed (reason):\n")
+            for reason, count in sorted(self.suppressed.items()):
+                out.write(f"    {reason:<48} {count:>6}\n")
+
+    @staticmethod
+    def _table(out: TextIO, title: str, counts: Counter[tuple[str, str]]) -> None:
+        out.write(f"  {title}:\n")
+        if not counts:
+            out.write("    none\n")
+        for (threshold, severity), count in sorted(counts.items()):
+            out.write(f"    {threshold:<20} {severity:<9} {count:>6}\n")
+
+
+def _describe(action: Action) -> str:
+    """One readable block for a person watching a simulation. Addresses masked."""
+    head = f"{action.at:%Y-%m-%d %H:%M} {action.action:<12} {action.subject}"
+    match action:
+        case BreachOpened() | BreachEscalated():
+            return f"{head}  {action.threshold} → {action.severity} (customer {action.customer})"
+        case CompensationIssued(compensation=c):
+            amount = f" {c.amount}" if c.amount else ""
+            extra = f" {c.item}" if c.item else ""
+            extra += f" team {c.team}, priority {c.priority}" if c.kind == "contact" else ""
+            return f"{head}  {c.kind}{amount}{extra}"
+        case MessageQueued(message=m):
+            sms = f", {m.encoding}, {m.segments} segment(s)" if m.encoding else ""
+            when = f", at {m.send_at:%Y-%m-%d %H:%M}" if m.send_at != action.at else ""
+            title = f"\n      {m.title}" if m.title else ""
+            return (
+                f"{head}  {m.channel} → {mask_address(m.to)} [{m.locale}{sms}{when}]"
+                f"{title}\n      {m.text}"
+            )
+        case Suppressed():
+            return f"{head}  {action.what}: {action.reason}"
+    return f"{head}  {json.dumps(action.to_dict(), ensure_ascii=False, default=str)}"
+
+
+def _open_ledger(store: str | None) -> Ledger:
+    return SQLiteLedger(store) if store else MemoryLedger()
+
+
+def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        policy: Policy = load_policy(args.policy)
+    except PolicyError as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    if not os.path.isfile(args.events):
+        err.write(f"pxr: {args.events}: no such events file\n")
+        return EXIT_UNUSABLE
+    try:
+        ledger = _open_ledger(args.store)
+    except LedgerError as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    try:
+        errors = _run(args, Recovery(policy, ledger), ledger, out, err)
+    except BrokenPipeError:
+        raise
+    except (OSError, UnicodeDecodeError) as error:
+        err.write(f"pxr: {args.events}: cannot read: {error}\n")
+        return EXIT_UNUSABLE
+    finally:
+        ledger.close()
+    return EXIT_REJECTED if errors else EXIT_OK
+
+
+def _run(
+    args: argparse.Namespace, recovery: Recovery, ledger: Ledger, out: TextIO, err: TextIO
+) -> int:
+    """Feed the events file to ``recovery``, one transaction per batch; return the errors."""
+    summary = _Summary()
+    progress = _Progress(args.events, err)
+    started = time.perf_counter()
+
+    def emit(record: dict[str, Any], text: str) -> None:
+        out.write((json.dumps(record, ensure_ascii=False) if args.json else text) + "\n")
+
+    def reject(number: int, message: str) -> None:
+        summary.errors += 1
+        emit({"action": "error", "line": number, "error": message}, f"line {number}: {message}")
+
+    events = read_events(args.events)
+    try:
+        more = True
+        while more:
+            more = False
+            with ledger.transaction():
+                for batch, (number, item) in enumerate(events, start=1):
+                    summary.lines += 1
+                    if isinstance(item, EventError):
+                        reject(number, item.problem)
+                        continue
+                    try:
+                        actions = recovery.handle(item)
+                    except PxrError as error:
+                        reject(number, str(error))
+                        continue
+                    for action in actions:
+                        summary.add(action)
+                        emit(action.to_dict(), _describe(action))
+                    if batch == _BATCH:
+                        more = True
+                        break
+            progress.update(summary.lines)
+    finally:
+        progress.close()
+    if not args.json:
+        summary.write(out, time.perf_counter() - started)
+    return summary.errors
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        policy = load_policy(args.policy)
+    except PolicyError as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    out.write(
+        f"{args.policy}: ok — {len(policy.rules)} thresholds, {len(policy.stages)} stages,"
+        f" locale {policy.locale}, currency {policy.currency}\n"
+    )
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pxr", description="Proactive Experience Recovery: tell the customer first."
+    )
+    parser.add_argument("--version", action="version", version=f"pxr {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    simulate = commands.add_parser(
+        "simulate", help="run an events file through a policy and show what pxr would do"
+    )
+    simulate.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
+    simulate.add_argument("events", metavar="EVENTS", help="the events file (JSON Lines)")
+    simulate.add_argument("--json", action="store_true", help="one JSON object per action")
+    simulate.add_argument(
+        "--store", metavar="FILE", help="a SQLite ledger file to use (kept between runs)"
+    )
+    simulate.set_defaults(run=_simulate)
+
+    check = commands.add_parser("check", help="validate a policy file")
+    check.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pxr`` command; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_UNUSABLE if exit_.code not in (0, None) else EXIT_OK
+    try:
+        status: int = args.run(args, sys.stdout, sys.stderr)
+    except BrokenPipeError:
+        # The reader went away (``pxr simulate … | head``): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

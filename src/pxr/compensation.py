@@ -1,0 +1,291 @@
+"""Compensation policies turn a breach into what the customer gets.
+
+Built-in kinds: ``apology``, ``refund``, ``voucher``, ``gift``, ``contact``
+(and ``eu261`` in :mod:`pxr.statutory`). Each is built from its policy-file
+table by a factory registered under its kind name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from pxr._durations import parse_duration
+from pxr.errors import ValidationError
+from pxr.model import Breach, Compensation, Signal
+from pxr.money import Money, parse_amount, parse_money
+from pxr.thresholds import as_duration
+
+__all__ = [
+    "VOUCHER_ALPHABET",
+    "Apology",
+    "CompensationFactory",
+    "CompensationPolicy",
+    "CompensationRequest",
+    "Contact",
+    "Gift",
+    "Refund",
+    "Voucher",
+    "new_voucher_code",
+]
+
+#: Voucher codes avoid characters people confuse: no 0/O, 1/I/L.
+VOUCHER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_voucher_code(length: int = 10) -> str:
+    """A random voucher code from :data:`VOUCHER_ALPHABET`, grouped ``XXXXX-XXXXX``."""
+    raw = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(length))
+    return f"{raw[:5]}-{raw[5:]}" if length == 10 else raw
+
+
+@attrs.frozen
+class CompensationRequest:
+    """Everything a policy may read: the breach, the signal that raised it,
+    the policy's default currency, and the threshold's unit.
+    """
+
+    breach: Breach
+    signal: Signal
+    currency: str
+    unit: str | None = None
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """The signal's context (order total, distance, …)."""
+        return self.signal.context
+
+    def delay(self) -> dt.timedelta | None:
+        """The signal's value as a duration, if the threshold has a unit."""
+        return as_duration(self.signal.value, self.unit)
+
+    def context_money(self, key: str, kind: str) -> Money:
+        """A money value from the context, in its ``currency`` or the default."""
+        if key not in self.context:
+            raise ValidationError(f"signal.context.{key}", f"needed by {kind!r} compensation")
+        currency = self.context.get("currency", self.currency)
+        return parse_money(self.context[key], str(currency), f"signal.context.{key}")
+
+
+@runtime_checkable
+class CompensationPolicy(Protocol):
+    """Decides the compensation for one breach at one severity.
+
+    ``statutory`` policies (EU 261) are owed by law: they ignore budgets and
+    refuse control-group holdouts. ``compensate`` returns ``None`` when
+    nothing is owed.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def statutory(self) -> bool: ...
+
+    def compensate(self, request: CompensationRequest) -> Compensation | None:
+        """The compensation for ``request``, or ``None``."""
+        ...
+
+
+#: Builds a policy from its table in the policy file. ``where`` locates the
+#: table for error messages; ``currency`` is the policy's default currency.
+CompensationFactory = Callable[[Mapping[str, Any], str, str], CompensationPolicy]
+
+
+def _reject_unknown(config: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(config) - allowed - {"kind"}
+    if unknown:
+        raise ValidationError(where, f"unknown keys {sorted(unknown)}; expected {sorted(allowed)}")
+
+
+def _percent(value: object, where: str) -> Decimal:
+    if isinstance(value, float):
+        value = repr(value)
+    percent = parse_amount(value, where)
+    if not 0 < percent <= 100:
+        raise ValidationError(where, f"expected a percentage in (0, 100], got {value}")
+    return percent
+
+
+@attrs.frozen
+class Apology:
+    """A sincere apology and nothing else."""
+
+    kind: str = "apology"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        """Always an apology."""
+        return Compensation(kind=self.kind)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Apology:
+        """``{ kind = "apology" }``."""
+        _reject_unknown(config, set(), where)
+        return cls()
+
+
+@attrs.frozen
+class _Amount:
+    """A percentage of a context amount (``basis`` a Decimal), or a fixed amount
+    (``basis`` Money); capped by ``max``."""
+
+    basis: Decimal | Money
+    of: str
+    max: Money | None
+
+    def value(self, request: CompensationRequest, kind: str) -> Money:
+        if isinstance(self.basis, Money):
+            amount = self.basis
+        else:
+            amount = request.context_money(self.of, kind).percent(self.basis)
+        if self.max is not None and amount.currency == self.max.currency and amount > self.max:
+            amount = self.max
+        return amount
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> _Amount:
+        has_percent, has_amount = "percent" in config, "amount" in config
+        if has_percent == has_amount:
+            raise ValidationError(where, "give exactly one of 'percent' or 'amount'")
+        of = config.get("of", "order_total")
+        if not isinstance(of, str):
+            raise ValidationError(f"{where}.of", f"expected a context key, got {of!r}")
+        basis = (
+            _percent(config["percent"], f"{where}.percent")
+            if has_percent
+            else parse_money(config["amount"], currency, f"{where}.amount")
+        )
+        cap = parse_money(config["max"], currency, f"{where}.max") if "max" in config else None
+        return cls(basis=basis, of=of, max=cap)
+
+
+@attrs.frozen
+class Refund:
+    """An automatic refund: ``percent`` of a context amount (``of``), or a fixed ``amount``."""
+
+    amount: _Amount
+    kind: str = "refund"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        """The refund, in the order's currency."""
+        return Compensation(kind=self.kind, amount=self.amount.value(request, self.kind))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Refund:
+        """``{ kind = "refund", percent = 10, of = "order_total", max = "50.00" }``."""
+        _reject_unknown(config, {"percent", "amount", "of", "max"}, where)
+        return cls(_Amount.from_config(config, where, currency))
+
+
+@attrs.frozen
+class Voucher:
+    """A voucher for a future purchase, with a unique code and a validity."""
+
+    amount: _Amount
+    valid_days: int = 90
+    kind: str = "voucher"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        """A voucher with a fresh code, valid ``valid_days`` from the signal."""
+        return Compensation(
+            kind=self.kind,
+            amount=self.amount.value(request, self.kind),
+            code=new_voucher_code(),
+            expires_at=request.signal.at + dt.timedelta(days=self.valid_days),
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Voucher:
+        """``{ kind = "voucher", percent = 20, valid_days = 90 }``."""
+        _reject_unknown(config, {"percent", "amount", "of", "max", "valid_days"}, where)
+        valid_days = config.get("valid_days", 90)
+        if isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days < 1:
+            raise ValidationError(
+                f"{where}.valid_days", f"expected a whole number ≥ 1, got {valid_days!r}"
+            )
+        return cls(_Amount.from_config(config, where, currency), valid_days)
+
+
+@attrs.frozen
+class Gift:
+    """Something in kind (a free meal, an upgrade); ``value`` counts against budgets."""
+
+    item: str
+    value: Money | None = None
+    kind: str = "gift"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        """The gift."""
+        return Compensation(kind=self.kind, amount=self.value, item=self.item)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Gift:
+        """``{ kind = "gift", item = "meal", value = "40.00" }``."""
+        _reject_unknown(config, {"item", "value"}, where)
+        item = config.get("item")
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(f"{where}.item", 'expected the gift\'s name, such as "meal"')
+        value = (
+            parse_money(config["value"], currency, f"{where}.value") if "value" in config else None
+        )
+        return cls(item, value)
+
+
+@attrs.frozen
+class Contact:
+    """A human follow-up: someone from ``team`` contacts the customer ``within`` a time.
+
+    Priority follows the closing-the-loop rule: a low score *with* a comment
+    is priority 1, without one priority 2 (override with ``priority``).
+    """
+
+    within: dt.timedelta
+    team: str | None = None
+    priority: int | None = None
+    comment_key: str = "comment"
+    kind: str = "contact"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        """A follow-up task due ``within`` after the signal."""
+        priority = self.priority
+        if priority is None:
+            comment = request.context.get(self.comment_key)
+            priority = 1 if isinstance(comment, str) and comment.strip() else 2
+        return Compensation(
+            kind=self.kind,
+            team=self.team,
+            due_at=request.signal.at + self.within,
+            priority=priority,
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Contact:
+        """``{ kind = "contact", within = "24h", team = "care" }``."""
+        _reject_unknown(config, {"within", "team", "priority", "comment_key"}, where)
+        within = config.get("within", "24h")
+        if not isinstance(within, str):
+            raise ValidationError(
+                f"{where}.within", f'expected a duration such as "24h", got {within!r}'
+            )
+        team = config.get("team")
+        if team is not None and not isinstance(team, str):
+            raise ValidationError(f"{where}.team", f"expected a team name, got {team!r}")
+        priority = config.get("priority")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise ValidationError(f"{where}.priority", f"expected a whole number, got {priority!r}")
+        return cls(
+            parse_duration(within, f"{where}.within"),
+            team,
+            priority,
+            str(config.get("comment_key", "comment")),
+        )

@@ -1,0 +1,85 @@
+"""Every delivery rule in one place: channel preference and fallback, consent,
+quiet hours, and the per-customer message limit.
+
+Each rule is a plain function of immutable values (and, for the limit, a
+ledger query), so the engine applies them in one order and a test can check
+each alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import attrs
+
+from pxr.channels import AddressRefused, Channel
+from pxr.ledger import Ledger
+from pxr.model import Customer
+from pxr.policy import Policy
+
+__all__ = ["Route", "Unreachable", "rate_limit_reason", "route", "send_time"]
+
+
+@attrs.frozen
+class Route:
+    """The channel chosen for a customer, and their address on it."""
+
+    channel: Channel
+    address: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Unreachable:
+    """No channel could be used; ``reason`` lists why, channel by channel."""
+
+    reason: str
+
+
+def route(
+    customer: Customer, policy: Policy, channels: Mapping[str, Channel]
+) -> Route | Unreachable:
+    """The first channel in the customer's order (else the policy's) that can reach them.
+
+    A channel is skipped when the customer opted out of it, has no address
+    on it, or has one the channel refuses (a landline for SMS).
+    """
+    refusals = []
+    for name in customer.channels or policy.channels:
+        if name in customer.opt_out:
+            refusals.append(f"{name}: opted out")
+            continue
+        channel = channels.get(name)
+        if channel is None:
+            refusals.append(f"{name}: no such channel")
+            continue
+        try:
+            address = channel.address_for(customer)
+        except AddressRefused as refused:
+            refusals.append(f"{name}: {refused.reason}")
+            continue
+        if address is None:
+            refusals.append(f"{name}: no address")
+            continue
+        return Route(channel, address)
+    return Unreachable("no channel reaches the customer (" + "; ".join(refusals or ["none"]) + ")")
+
+
+def send_time(customer: Customer, at: dt.datetime, policy: Policy) -> dt.datetime:
+    """When a message decided at ``at`` may go out: after quiet hours, in the customer's zone."""
+    if policy.quiet_hours is None:
+        return at
+    return policy.quiet_hours.defer(at, customer.zone)
+
+
+def rate_limit_reason(
+    customer: Customer, at: dt.datetime, policy: Policy, ledger: Ledger
+) -> str | None:
+    """Why a message must not be queued (the daily cap is reached), or ``None``."""
+    cap = policy.limits.messages_per_day
+    if cap is None:
+        return None
+    sent = ledger.messages_since(customer.id, at - dt.timedelta(days=1))
+    if sent >= cap:
+        return f"rate limit: {cap} messages per day"
+    return None

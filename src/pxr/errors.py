@@ -1,0 +1,68 @@
+"""The typed exceptions pxr raises.
+
+Every error says *what* was wrong and *where* (a file, a line, a key), and
+never carries personal data: phone numbers and e-mail addresses are masked
+before they reach a message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EventError",
+    "LedgerError",
+    "PolicyError",
+    "PxrError",
+    "UnknownKindError",
+    "ValidationError",
+]
+
+
+class PxrError(Exception):
+    """Base class of every error pxr raises on purpose."""
+
+
+class ValidationError(PxrError, ValueError):
+    """A value was rejected at the boundary.
+
+    ``where`` names the field or key (``"signal.at"``,
+    ``"thresholds[2].above.major"``); ``problem`` says what was wrong.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+    def within(self, prefix: str) -> ValidationError:
+        """The same error, located under ``prefix`` (``"signal"`` + ``"at"``)."""
+        where = f"{prefix}.{self.where}" if self.where else prefix
+        return type(self)(where, self.problem)
+
+
+class UnknownKindError(ValidationError):
+    """A policy named a threshold or compensation kind nobody registered."""
+
+
+class PolicyError(PxrError):
+    """A policy file cannot be used; names the file and the key or line."""
+
+    def __init__(self, path: str, where: str, problem: str) -> None:
+        self.path = path
+        self.where = where
+        self.problem = problem
+        location = f"{path}: {where}" if where else path
+        super().__init__(f"{location}: {problem}")
+
+
+class EventError(PxrError):
+    """One line of an events file was rejected; the rest can still be read."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}:{line}: {problem}")
+
+
+class LedgerError(PxrError):
+    """The ledger could not record a step; nothing of that step was kept."""

@@ -1,0 +1,199 @@
+"""The events file: JSON Lines, one object a line, ``type`` first.
+
+Types: ``customer``, ``signal``, ``resolved``, ``complaint``, ``contacted``,
+``outcome``. A bad line raises :class:`~pxr.errors.EventError` with its line
+number; :func:`read_events` yields it in place so the caller can report it
+and go on with the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from pxr.errors import EventError, ValidationError
+from pxr.model import Customer, Signal, check_aware
+
+__all__ = [
+    "Complaint",
+    "Contacted",
+    "CustomerEvent",
+    "Event",
+    "Outcome",
+    "Resolved",
+    "SignalEvent",
+    "parse_event",
+    "read_events",
+]
+
+
+@attrs.frozen
+class CustomerEvent:
+    """Introduces (or updates) a customer."""
+
+    customer: Customer
+
+
+@attrs.frozen
+class SignalEvent:
+    """A measurement."""
+
+    signal: Signal
+
+
+@attrs.frozen
+class Resolved:
+    """The host fixed the problem with ``subject`` (one threshold, or all)."""
+
+    subject: str
+    at: dt.datetime
+    threshold: str | None = None
+
+
+@attrs.frozen
+class Complaint:
+    """The customer reached us about ``subject``."""
+
+    customer: str
+    subject: str
+    at: dt.datetime
+
+
+@attrs.frozen
+class Contacted:
+    """A person contacted the customer about ``subject``."""
+
+    customer: str
+    subject: str
+    at: dt.datetime
+
+
+@attrs.frozen
+class Outcome:
+    """How things ended for a customer: ``repurchase``, ``churn``, …"""
+
+    customer: str
+    outcome: str
+    at: dt.datetime
+
+
+Event = CustomerEvent | SignalEvent | Resolved | Complaint | Contacted | Outcome
+
+_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    # type: (required, optional)
+    "customer": (
+        {"id"},
+        {"name", "locale", "timezone", "phone", "email", "messenger", "channels", "opt_out"},
+    ),
+    "signal": ({"customer", "subject", "metric", "value", "at"}, {"context"}),
+    "resolved": ({"subject", "at"}, {"threshold"}),
+    "complaint": ({"customer", "subject", "at"}, set()),
+    "contacted": ({"customer", "subject", "at"}, set()),
+    "outcome": ({"customer", "outcome", "at"}, set()),
+}
+
+
+def _time(value: object, where: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValidationError(where, f"expected an ISO 8601 time, got {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(where, f"expected an ISO 8601 time, got {value!r}") from None
+    return check_aware(parsed, where)
+
+
+def _str(data: Mapping[str, Any], key: str, kind: str) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{kind}.{key}", "expected a non-empty string")
+    return value
+
+
+def _str_list(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(where, "expected a list of channel names")
+    return value
+
+
+def parse_event(data: object) -> Event:
+    """One event from a decoded JSON object. Raises :class:`ValidationError`."""
+    if not isinstance(data, dict):
+        raise ValidationError("", f"expected a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind not in _FIELDS:
+        raise ValidationError("type", f"expected one of {', '.join(_FIELDS)}, got {kind!r}")
+    required, optional = _FIELDS[kind]
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValidationError(f"{kind}.{missing[0]}", "required")
+    unknown = sorted(set(data) - required - optional - {"type"})
+    if unknown:
+        raise ValidationError(f"{kind}.{unknown[0]}", "unknown key")
+    match kind:
+        case "customer":
+            fields = {k: v for k, v in data.items() if k != "type"}
+            for key in ("channels", "opt_out"):
+                if key in fields:
+                    fields[key] = _str_list(fields[key], f"customer.{key}")
+            return CustomerEvent(Customer(**fields))
+        case "signal":
+            return SignalEvent(
+                Signal(
+                    customer=data["customer"],
+                    subject=data["subject"],
+                    metric=data["metric"],
+                    value=data["value"],
+                    at=_time(data["at"], "signal.at"),
+                    context=data.get("context"),
+                )
+            )
+        case "resolved":
+            threshold = data.get("threshold")
+            if threshold is not None and not isinstance(threshold, str):
+                raise ValidationError("resolved.threshold", "expected a threshold name")
+            return Resolved(
+                _str(data, "subject", kind), _time(data["at"], "resolved.at"), threshold
+            )
+        case "complaint":
+            return Complaint(
+                _str(data, "customer", kind),
+                _str(data, "subject", kind),
+                _time(data["at"], "complaint.at"),
+            )
+        case "contacted":
+            return Contacted(
+                _str(data, "customer", kind),
+                _str(data, "subject", kind),
+                _time(data["at"], "contacted.at"),
+            )
+        case _:
+            return Outcome(
+                _str(data, "customer", kind),
+                _str(data, "outcome", kind),
+                _time(data["at"], "outcome.at"),
+            )
+
+
+def read_events(path: str | os.PathLike[str]) -> Iterator[tuple[int, Event | EventError]]:
+    """``(line number, event or error)`` for each non-blank line of a JSON Lines file."""
+    name = os.fspath(path)
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line, parse_float=Decimal)
+            except json.JSONDecodeError as error:
+                yield number, EventError(name, number, f"not valid JSON: {error.msg}")
+                continue
+            try:
+                yield number, parse_event(data)
+            except ValidationError as error:
+                yield number, EventError(name, number, str(error))

@@ -1,0 +1,204 @@
+"""An in-memory ledger: the same contract as SQLite, kept in dictionaries.
+
+Transactions keep an undo log, so a step that fails half-way leaves nothing
+behind, exactly as a rolled-back database transaction would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import partial
+
+import attrs
+
+from pxr.ledger import CodeTaken, CompensationRecord, OutboxEntry, SuppressionRecord
+from pxr.model import Breach, Severity
+
+__all__ = ["MemoryLedger"]
+
+
+class MemoryLedger:
+    """A ledger that lives as long as the process. Not shared between processes."""
+
+    def __init__(self) -> None:
+        self._breaches: dict[tuple[str, str], Breach] = {}
+        self._compensations: dict[tuple[str, str, Severity, str], CompensationRecord] = {}
+        self._codes: set[str] = set()
+        self._outbox: dict[str, OutboxEntry] = {}
+        self._suppressions: list[SuppressionRecord] = []
+        self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
+        self._undo: list[Callable[[], object]] | None = None
+
+    def __repr__(self) -> str:
+        return f"MemoryLedger(breaches={len(self._breaches)}, outbox={len(self._outbox)})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Undo every write made inside if the block raises."""
+        outer = self._undo
+        undo: list[Callable[[], object]] = []
+        self._undo = undo
+        try:
+            yield
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            raise
+        finally:
+            self._undo = outer
+        if outer is not None:
+            outer.extend(undo)
+
+    def _log(self, step: Callable[[], object]) -> None:
+        if self._undo is not None:
+            self._undo.append(step)
+
+    def get_breach(self, threshold: str, subject: str) -> Breach | None:
+        """The breach with this identity, open or resolved."""
+        return self._breaches.get((threshold, subject))
+
+    def insert_breach(self, breach: Breach) -> bool:
+        """Open ``breach`` unless its identity exists."""
+        key = breach.key
+        if key in self._breaches:
+            return False
+        self._breaches[key] = breach
+        self._log(lambda: self._breaches.pop(key))
+        return True
+
+    def _replace(self, old: Breach, new: Breach) -> None:
+        self._breaches[old.key] = new
+        self._log(lambda: self._breaches.__setitem__(old.key, old))
+
+    def escalate_breach(
+        self, threshold: str, subject: str, severity: Severity, at: dt.datetime
+    ) -> bool:
+        """Raise an open breach to ``severity`` if it was lower."""
+        old = self._breaches.get((threshold, subject))
+        if old is None or old.resolved_at is not None or old.severity >= severity:
+            return False
+        self._replace(old, attrs.evolve(old, severity=severity, updated_at=at))
+        return True
+
+    def resolve_breaches(
+        self, subject: str, threshold: str | None, at: dt.datetime
+    ) -> list[Breach]:
+        """Close the subject's open breaches."""
+        closed = []
+        for breach in list(self._breaches.values()):
+            if breach.subject != subject or breach.resolved_at is not None or breach.opened_at > at:
+                continue
+            if threshold is not None and breach.threshold != threshold:
+                continue
+            new = attrs.evolve(breach, resolved_at=at, updated_at=at)
+            self._replace(breach, new)
+            closed.append(new)
+        return closed
+
+    def breaches(self) -> Iterator[Breach]:
+        """Every breach, in the order opened."""
+        return iter(list(self._breaches.values()))
+
+    def insert_compensation(self, record: CompensationRecord) -> bool:
+        """Record a compensation once per tier; voucher codes are unique."""
+        key = (record.threshold, record.subject, record.severity, record.compensation.kind)
+        if key in self._compensations:
+            return False
+        code = record.compensation.code
+        if code is not None:
+            if code in self._codes:
+                raise CodeTaken("voucher code already issued")
+            self._codes.add(code)
+            self._log(lambda: self._codes.discard(code))
+        self._compensations[key] = record
+        self._log(lambda: self._compensations.pop(key))
+        return True
+
+    def compensations(self) -> Iterator[CompensationRecord]:
+        """Every compensation, in the order issued."""
+        return iter(list(self._compensations.values()))
+
+    def paid_for_breach(self, threshold: str, subject: str) -> dict[tuple[str, bool], Decimal]:
+        """Paid so far for one breach, per (currency, statutory)."""
+        totals: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
+        for record in self._compensations.values():
+            amount = record.compensation.amount
+            if record.threshold == threshold and record.subject == subject and amount:
+                totals[amount.currency, record.compensation.statutory] += amount.amount
+        return dict(totals)
+
+    def spent_since(self, customer: str, since: dt.datetime) -> dict[str, Decimal]:
+        """Non-statutory compensation for ``customer`` since ``since``."""
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for record in self._compensations.values():
+            amount = record.compensation.amount
+            if (
+                record.customer == customer
+                and record.created_at >= since
+                and amount
+                and not record.compensation.statutory
+            ):
+                totals[amount.currency] += amount.amount
+        return dict(totals)
+
+    def enqueue(self, entry: OutboxEntry) -> bool:
+        """Queue a message once per key."""
+        if entry.key in self._outbox:
+            return False
+        self._outbox[entry.key] = attrs.evolve(entry, id=len(self._outbox) + 1)
+        self._log(lambda: self._outbox.pop(entry.key))
+        return True
+
+    def outbox(self) -> Iterator[OutboxEntry]:
+        """Every message, in the order queued."""
+        return iter(list(self._outbox.values()))
+
+    def messages_since(self, customer: str, since: dt.datetime) -> int:
+        """Messages queued for ``customer`` since ``since``."""
+        return sum(
+            1 for e in self._outbox.values() if e.customer == customer and e.created_at >= since
+        )
+
+    def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
+        """The earliest ``send_at`` of a message about ``subject``."""
+        times = [
+            e.message.send_at
+            for e in self._outbox.values()
+            if e.customer == customer and e.subject == subject
+        ]
+        return min(times, default=None)
+
+    def last_recovery_at(self, customer: str) -> dt.datetime | None:
+        """When ``customer`` last got a compensation or a message about a breach."""
+        times = [r.created_at for r in self._compensations.values() if r.customer == customer]
+        times += [e.created_at for e in self._outbox.values() if e.customer == customer]
+        return max(times, default=None)
+
+    def record_suppression(self, record: SuppressionRecord) -> None:
+        """Keep what a rule stopped."""
+        self._suppressions.append(record)
+        self._log(partial(self._suppressions.pop, -1))
+
+    def record_event(self, kind: str, customer: str, subject: str, at: dt.datetime) -> bool:
+        """Record a complaint, contact or outcome once."""
+        key = (kind, customer, subject, at)
+        if key in self._events:
+            return False
+        self._events[key] = None
+        self._log(lambda: self._events.pop(key))
+        return True
+
+    def events(self, kind: str) -> Sequence[tuple[str, str, dt.datetime]]:
+        """Every recorded event of ``kind``."""
+        return [(c, s, at) for (k, c, s, at) in self._events if k == kind]
+
+    def suppressions(self) -> Sequence[SuppressionRecord]:
+        """Everything a rule stopped."""
+        return list(self._suppressions)
+
+    def close(self) -> None:
+        """Nothing to release."""

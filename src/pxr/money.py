@@ -1,0 +1,169 @@
+"""Money: a ``Decimal`` amount in an ISO 4217 currency, rounded in one place.
+
+Babel knows each currency's minor units (2 for PLN and EUR, 0 for JPY, 3 for
+BHD); :func:`round_to_minor_units` is the only function in pxr that rounds
+money.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+import attrs
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
+
+from pxr.errors import ValidationError
+
+__all__ = [
+    "BG_EURO_ADOPTION",
+    "Money",
+    "check_currency",
+    "parse_amount",
+    "parse_money",
+    "round_to_minor_units",
+    "territory_currency",
+]
+
+#: Bulgaria adopted the euro on this day at 1.95583 BGN/EUR. CLDR 47 (Babel
+#: 2.18) still lists BGN with no end date, so pxr states the fact itself.
+BG_EURO_ADOPTION = dt.date(2026, 1, 1)
+
+
+@cache
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(code: object, where: str = "currency") -> str:
+    """Return ``code`` if it is an ISO 4217 code Babel knows, else raise."""
+    if not isinstance(code, str) or len(code) != 3 or not code.isalpha() or not code.isupper():
+        raise ValidationError(where, f"expected a three-letter ISO 4217 code, got {code!r}")
+    if code not in _known_currencies():
+        raise ValidationError(where, f"unknown currency {code!r}")
+    return code
+
+
+@cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def round_to_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """Round half up to the currency's minor units (``2.345 PLN`` → ``2.35``)."""
+    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def parse_amount(value: object, where: str) -> Decimal:
+    """A finite ``Decimal`` from a string, int or Decimal (never a float)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValidationError(
+            where, f'expected an amount as a string such as "25.00", got {value!r}'
+        )
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValidationError(where, f'expected an amount such as "25.00", got {value!r}') from None
+    if not amount.is_finite():
+        raise ValidationError(where, f"expected a finite amount, got {value!r}")
+    return amount
+
+
+def _currency_field(_inst: object, _attr: object, value: Any) -> None:
+    check_currency(value)
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An amount in a currency, always rounded to the currency's minor units.
+
+    Arithmetic is only defined between amounts of the same currency; mixing
+    currencies raises :class:`~pxr.errors.ValidationError` rather than
+    guessing an exchange rate.
+    """
+
+    amount: Decimal = attrs.field()
+    currency: str = attrs.field(validator=_currency_field)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise ValidationError("amount", f"expected a finite Decimal, got {self.amount!r}")
+        object.__setattr__(self, "amount", round_to_minor_units(self.amount, self.currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """No money, in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValidationError(
+                "currency", f"cannot combine {self.currency} with {other.currency}"
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def percent(self, percent: Decimal) -> Money:
+        """``percent`` % of this amount, rounded to minor units."""
+        return Money(self.amount * percent / 100, self.currency)
+
+    def minor_units_str(self) -> str:
+        """The amount with exactly the currency's minor units: ``"25.00"``."""
+        return str(self.amount)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+def parse_money(value: Any, default_currency: str, where: str) -> Money:
+    """Read ``"25.00"``, ``"25.00 EUR"``, ``25`` or ``{amount, currency}``."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"amount", "currency"}
+        if unknown:
+            raise ValidationError(where, f"unexpected keys {sorted(unknown)}")
+        if "amount" not in value:
+            raise ValidationError(where, "missing 'amount'")
+        currency = check_currency(value.get("currency", default_currency), f"{where}.currency")
+        return Money(parse_amount(value["amount"], f"{where}.amount"), currency)
+    if isinstance(value, str) and " " in value.strip():
+        number, _, code = value.strip().rpartition(" ")
+        return Money(parse_amount(number, where), check_currency(code, where))
+    return Money(parse_amount(value, where), check_currency(default_currency, where))
+
+
+def territory_currency(territory: str, on: dt.date) -> str:
+    """The currency in use in ``territory`` on day ``on``.
+
+    Babel's answer, corrected for Bulgaria's adoption of the euro.
+    """
+    territory = territory.upper()
+    if territory == "BG" and on >= BG_EURO_ADOPTION:
+        return "EUR"
+    currencies = get_territory_currencies(territory, on)
+    if not currencies:
+        raise ValidationError("territory", f"no currency known for {territory!r} on {on}")
+    return str(currencies[0])

@@ -1,0 +1,326 @@
+"""The policy: thresholds, compensation and delivery settings, from a TOML file.
+
+Errors name the file and the key (``thresholds[2].above.major: expected a
+number``); TOML syntax errors keep tomllib's line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from pxr._durations import check_unit
+from pxr.compensation import CompensationPolicy
+from pxr.errors import PolicyError, UnknownKindError, ValidationError
+from pxr.model import Severity, normalize_locale
+from pxr.money import Money, check_currency, parse_money
+from pxr.thresholds import Threshold, Tiered
+
+if TYPE_CHECKING:
+    from pxr.registry import Registry
+
+__all__ = ["Limits", "Policy", "QuietHours", "Rule", "Stage", "load_policy", "tiered_threshold"]
+
+
+@attrs.frozen
+class QuietHours:
+    """Local hours when no message is sent; a message due inside waits for ``end``."""
+
+    start: dt.time
+    end: dt.time
+
+    def contains(self, local: dt.time) -> bool:
+        """Whether a local time falls inside (the window may wrap midnight)."""
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def defer(self, at: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+        """``at`` if outside quiet hours, else the next ``end`` in the customer's zone."""
+        local = at.astimezone(zone)
+        if not self.contains(local.time()):
+            return at
+        day = local.date() if local.time() < self.end else local.date() + dt.timedelta(days=1)
+        wake = dt.datetime.combine(day, self.end, tzinfo=zone)
+        return wake.astimezone(at.tzinfo)
+
+
+@attrs.frozen
+class Limits:
+    """Per-customer caps. ``None`` means no cap."""
+
+    messages_per_day: int | None = None
+    compensation_per_30_days: Money | None = None
+
+
+@attrs.frozen
+class Stage:
+    """One stage of the customer journey, in order."""
+
+    name: str
+    description: str | None = None
+
+
+@attrs.frozen
+class Rule:
+    """A threshold with the compensations for each severity it can reach.
+
+    A severity may give several compensations (EU 261 money *and* a meal),
+    each of a different kind.
+    """
+
+    threshold: Threshold
+    compensation: Mapping[Severity, tuple[CompensationPolicy, ...]] = attrs.field(factory=dict)
+    holdout: float = 0.0
+
+
+@attrs.frozen
+class Policy:
+    """Everything the engine needs to decide; immutable once loaded."""
+
+    rules: tuple[Rule, ...]
+    locale: str = "en"
+    currency: str = "EUR"
+    channels: tuple[str, ...] = ("sms", "email", "messenger")
+    survey_quiet_days: int = 14
+    quiet_hours: QuietHours | None = None
+    limits: Limits = Limits()
+    stages: tuple[Stage, ...] = ()
+
+    def rule(self, threshold: str) -> Rule | None:
+        """The rule whose threshold has this name."""
+        return next((r for r in self.rules if r.threshold.name == threshold), None)
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _expect(value: object, kind: type | tuple[type, ...], where: str, what: str) -> Any:
+    if not isinstance(value, kind) or (
+        isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
+    ):
+        raise ValidationError(where, f"expected {what}, got {value!r}")
+    return value
+
+
+def _number(value: object, where: str) -> float | int | Decimal:
+    return _expect(value, (int, float), where, "a number")  # type: ignore[no-any-return]
+
+
+def _time(value: object, where: str) -> dt.time:
+    text = _expect(value, str, where, 'a time such as "21:00"')
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(where, f'expected a time such as "21:00", got {text!r}') from None
+
+
+def tiered_threshold(config: Mapping[str, Any], where: str) -> Threshold:
+    """The built-in ``tiered`` kind: ``above = {…}`` or ``below = {…}``."""
+    has_above, has_below = "above" in config, "below" in config
+    if has_above == has_below:
+        raise ValidationError(where, "give exactly one of 'above' or 'below'")
+    direction: Literal["above", "below"] = "above" if has_above else "below"
+    table = _expect(config[direction], dict, f"{where}.{direction}", "a table of severities")
+    tiers = {}
+    for key, bound in table.items():
+        severity = Severity.parse(key, f"{where}.{direction}.{key}")
+        tiers[severity] = _number(bound, f"{where}.{direction}.{key}")
+    unit = check_unit(config.get("unit"), f"{where}.unit")
+    try:
+        return Tiered(
+            name=config["name"],
+            metric=config["metric"],
+            direction=direction,
+            tiers=tiers,
+            unit=unit,
+            stage=config.get("stage"),
+        )
+    except ValidationError as error:
+        raise error.within(where) from None
+
+
+_RECOVERY_KEYS = {
+    "locale",
+    "currency",
+    "channels",
+    "survey_quiet_days",
+    "quiet_hours",
+    "limits",
+}
+_THRESHOLD_KEYS = {
+    "name",
+    "kind",
+    "stage",
+    "metric",
+    "unit",
+    "above",
+    "below",
+    "compensation",
+    "holdout",
+    "description",
+}
+
+
+def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise ValidationError(where, f"unknown key {extra[0]!r}; expected one of {sorted(allowed)}")
+
+
+def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
+    _unknown(table, _RECOVERY_KEYS, "recovery")
+    out: dict[str, Any] = {}
+    if "locale" in table:
+        out["locale"] = normalize_locale(table["locale"], "recovery.locale")
+    out["currency"] = check_currency(table.get("currency", "EUR"), "recovery.currency")
+    if "channels" in table:
+        channels = _expect(table["channels"], list, "recovery.channels", "a list of channel names")
+        for i, name in enumerate(channels):
+            if name not in registry.channels:
+                raise ValidationError(
+                    f"recovery.channels[{i}]",
+                    f"unknown channel {name!r}; known: {', '.join(sorted(registry.channels))}",
+                )
+        out["channels"] = tuple(channels)
+    if "survey_quiet_days" in table:
+        days = _expect(table["survey_quiet_days"], int, "recovery.survey_quiet_days", "whole days")
+        if days < 0:
+            raise ValidationError("recovery.survey_quiet_days", "must not be negative")
+        out["survey_quiet_days"] = days
+    if "quiet_hours" in table:
+        quiet = _expect(table["quiet_hours"], dict, "recovery.quiet_hours", "{ start, end }")
+        _unknown(quiet, {"start", "end"}, "recovery.quiet_hours")
+        if "start" not in quiet or "end" not in quiet:
+            raise ValidationError("recovery.quiet_hours", "needs both 'start' and 'end'")
+        out["quiet_hours"] = QuietHours(
+            _time(quiet["start"], "recovery.quiet_hours.start"),
+            _time(quiet["end"], "recovery.quiet_hours.end"),
+        )
+    if "limits" in table:
+        limits = _expect(table["limits"], dict, "recovery.limits", "a table")
+        _unknown(limits, {"messages_per_day", "compensation_per_30_days"}, "recovery.limits")
+        per_day = limits.get("messages_per_day")
+        if per_day is not None and (
+            _expect(per_day, int, "recovery.limits.messages_per_day", "a whole number") < 1
+        ):
+            raise ValidationError("recovery.limits.messages_per_day", "must be at least 1")
+        budget = limits.get("compensation_per_30_days")
+        out["limits"] = Limits(
+            messages_per_day=per_day,
+            compensation_per_30_days=parse_money(
+                budget, out["currency"], "recovery.limits.compensation_per_30_days"
+            )
+            if budget is not None
+            else None,
+        )
+    return out
+
+
+def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:
+    spec = _expect(raw, dict, where, '{ kind = "…", … }')
+    kind = spec.get("kind")
+    factory = registry.compensation_kinds.get(str(kind))
+    if factory is None:
+        known = ", ".join(sorted(registry.compensation_kinds))
+        raise UnknownKindError(
+            f"{where}.kind", f"unknown compensation kind {kind!r}; known: {known}"
+        )
+    return factory(spec, where, currency)
+
+
+def _rule(
+    config: Mapping[str, Any], where: str, currency: str, registry: Registry, stages: set[str]
+) -> Rule:
+    _unknown(config, _THRESHOLD_KEYS, where)
+    for key in ("name", "metric"):
+        if not isinstance(config.get(key), str) or not config[key].strip():
+            raise ValidationError(f"{where}.{key}", "required, a non-empty string")
+    stage = config.get("stage")
+    if stage is not None and stages and stage not in stages:
+        raise ValidationError(f"{where}.stage", f"{stage!r} is not one of the [[stages]]")
+    kind = config.get("kind", "tiered")
+    factory = registry.threshold_kinds.get(kind)
+    if factory is None:
+        raise UnknownKindError(f"{where}.kind", f"unknown threshold kind {kind!r}")
+    threshold = factory(config, where)
+    compensation: dict[Severity, tuple[CompensationPolicy, ...]] = {}
+    table = _expect(config.get("compensation", {}), dict, f"{where}.compensation", "a table")
+    for key, raw in table.items():
+        at = f"{where}.compensation.{key}"
+        severity = Severity.parse(key, at)
+        specs = raw if isinstance(raw, list) else [raw]
+        policies: list[CompensationPolicy] = []
+        for i, spec in enumerate(specs):
+            spec_at = f"{at}[{i}]" if isinstance(raw, list) else at
+            policy = _compensation(spec, spec_at, currency, registry)
+            if any(p.kind == policy.kind for p in policies):
+                raise ValidationError(spec_at, f"kind {policy.kind!r} is given twice for {key}")
+            policies.append(policy)
+        compensation[severity] = tuple(policies)
+    holdout = config.get("holdout", 0)
+    holdout = float(_number(holdout, f"{where}.holdout"))
+    if not 0 <= holdout < 1:
+        raise ValidationError(f"{where}.holdout", f"expected a share in [0, 1), got {holdout}")
+    if holdout and any(p.statutory for ps in compensation.values() for p in ps):
+        raise ValidationError(
+            f"{where}.holdout",
+            "a control group is refused for statutory compensation (the law owes every passenger)",
+        )
+    return Rule(threshold, compensation, holdout)
+
+
+def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> Policy:
+    """A :class:`Policy` from already-parsed TOML data. Raises ValidationError."""
+    from pxr.registry import builtin_registry  # noqa: PLC0415
+
+    registry = registry or builtin_registry()
+    _unknown(data, {"recovery", "stages", "thresholds"}, "")
+    recovery = _recovery(_expect(data.get("recovery", {}), dict, "recovery", "a table"), registry)
+    stages: list[Stage] = []
+    for i, raw in enumerate(_expect(data.get("stages", []), list, "stages", "[[stages]]")):
+        where = f"stages[{i}]"
+        stage = _expect(raw, dict, where, "a table")
+        _unknown(stage, {"name", "description"}, where)
+        name = _expect(stage.get("name"), str, f"{where}.name", "a name")
+        if any(s.name == name for s in stages):
+            raise ValidationError(f"{where}.name", f"stage {name!r} is declared twice")
+        stages.append(Stage(name, stage.get("description")))
+    rules: list[Rule] = []
+    thresholds = _expect(data.get("thresholds", []), list, "thresholds", "[[thresholds]]")
+    for i, raw in enumerate(thresholds):
+        where = f"thresholds[{i}]"
+        config = _expect(raw, dict, where, "a table")
+        rule = _rule(config, where, recovery["currency"], registry, {s.name for s in stages})
+        if any(r.threshold.name == rule.threshold.name for r in rules):
+            raise ValidationError(
+                f"{where}.name", f"threshold {rule.threshold.name!r} is declared twice"
+            )
+        rules.append(rule)
+    return Policy(rules=tuple(rules), stages=tuple(stages), **recovery)
+
+
+def load_policy(path: str | os.PathLike[str], registry: Registry | None = None) -> Policy:
+    """Read a policy file. Raises :class:`~pxr.errors.PolicyError` naming file and key."""
+    name = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(name, "", f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(name, "", "not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(name, "", f"not valid TOML: {error}") from None
+    try:
+        return parse_policy(data, registry)
+    except ValidationError as error:
+        raise PolicyError(name, error.where, error.problem) from None

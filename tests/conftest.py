@@ -1,0 +1,71 @@
+"""Shared fixtures: policies from TOML text, customers, and both ledgers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pxr import Customer, MemoryLedger, Policy, Recovery, SQLiteLedger
+from pxr.ledger import Ledger
+from pxr.policy import parse_policy
+
+WARSAW = dt.timezone(dt.timedelta(hours=1))
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def at(day: int = 2, hour: int = 10, minute: int = 0) -> dt.datetime:
+    """A time in March 2026, Warsaw winter time."""
+    return dt.datetime(2026, 3, day, hour, minute, tzinfo=WARSAW)
+
+
+def policy_from(text: str) -> Policy:
+    """A policy from TOML text (dedented)."""
+    return parse_policy(tomllib.loads(textwrap.dedent(text)))
+
+
+PARCEL = """
+[recovery]
+currency = "PLN"
+channels = ["sms", "email"]
+
+[[thresholds]]
+name = "parcel-late"
+stage = "delivery"
+metric = "delivery_delay"
+unit = "hours"
+above = { minor = 1, major = 24, critical = 168 }
+compensation.minor = { kind = "apology" }
+compensation.major = { kind = "refund", percent = 10, of = "order_total", max = "50.00" }
+compensation.critical = { kind = "voucher", percent = 20, valid_days = 90 }
+"""
+
+ANNA = Customer(
+    id="c-anna",
+    locale="pl-PL",
+    timezone="Europe/Warsaw",
+    phone="+48512345678",
+    email="anna@example.pl",
+)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """Each ledger implementation in turn: the contract is the same."""
+    store: Ledger = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "l.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_recovery(ledger: Ledger) -> Callable[..., Recovery]:
+    """A Recovery over the parametrized ledger, with Anna known."""
+
+    def make(text: str = PARCEL, *customers: Customer) -> Recovery:
+        return Recovery(policy_from(text), ledger, customers=customers or (ANNA,))
+
+    return make

@@ -1,0 +1,128 @@
+"""Properties of the whole engine over generated event streams."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pxr import MemoryLedger, Recovery, Severity, Signal
+from pxr.ledger import Ledger
+from pxr.money import round_to_minor_units
+
+from .conftest import ANNA, PARCEL, at, policy_from
+
+ESCALATING = PARCEL.replace(
+    'compensation.minor = { kind = "apology" }',
+    'compensation.minor = { kind = "refund", percent = 5 }',
+)
+SUBJECTS = ["A", "B", "C"]
+
+#: An order's total does not change between signals about it.
+TOTALS = {"A": Decimal("1.03"), "B": Decimal("249.00"), "C": Decimal("4999.99")}
+
+signals = st.builds(
+    lambda subject, hours, day, hour: Signal(
+        customer="c-anna",
+        subject=subject,
+        metric="delivery_delay",
+        value=hours,
+        at=at(day, hour),
+        context={"order_total": str(TOTALS[subject]), "currency": "PLN"},
+    ),
+    st.sampled_from(SUBJECTS),
+    st.floats(min_value=0, max_value=400, allow_nan=False),
+    st.integers(min_value=1, max_value=28),
+    st.integers(min_value=0, max_value=23),
+)
+resolutions = st.tuples(st.sampled_from(SUBJECTS), st.integers(min_value=1, max_value=28))
+events = st.lists(st.one_of(signals, resolutions), max_size=25)
+
+
+def run(recovery: Recovery, stream: list[Any]) -> None:
+    for event in stream:
+        if isinstance(event, Signal):
+            recovery.observe(event)
+        else:
+            subject, day = event
+            recovery.resolve(subject, at(day, 12))
+
+
+def snapshot(ledger: Ledger) -> tuple[Any, ...]:
+    """Everything the ledger holds, without the random voucher codes."""
+    compensations = [
+        (r.threshold, r.subject, r.severity, r.compensation.kind, r.compensation.amount)
+        for r in ledger.compensations()
+    ]
+    outbox = [(e.key, e.message.send_at) for e in ledger.outbox()]
+    return (list(ledger.breaches()), compensations, outbox, list(ledger.suppressions()))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(events, st.integers(min_value=0, max_value=25))
+def test_replaying_any_prefix_twice_leaves_the_ledger_as_replaying_it_once(
+    stream: list[Any], cut: int
+) -> None:
+    policy = policy_from(ESCALATING)
+    once, twice = MemoryLedger(), MemoryLedger()
+    run(Recovery(policy, once, customers=[ANNA]), stream[:cut])
+    replayed = Recovery(policy, twice, customers=[ANNA])
+    run(replayed, stream[:cut])
+    run(replayed, stream[:cut])
+    assert snapshot(once) == snapshot(twice)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(events)
+def test_a_breach_never_pays_more_than_its_highest_tier(stream: list[Any]) -> None:
+    policy = policy_from(ESCALATING)
+    recovery = Recovery(policy, MemoryLedger(), customers=[ANNA])
+    run(recovery, stream)
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    for record in recovery.ledger.compensations():
+        assert record.compensation.amount is not None
+        paid[record.subject] += record.compensation.amount.amount
+    worth = {
+        Severity.MINOR: lambda t: round_to_minor_units(t * Decimal("0.05"), "PLN"),
+        Severity.MAJOR: lambda t: min(
+            round_to_minor_units(t * Decimal("0.10"), "PLN"), Decimal(50)
+        ),
+        Severity.CRITICAL: lambda t: round_to_minor_units(t * Decimal("0.20"), "PLN"),
+    }
+    for breach in recovery.ledger.breaches():
+        highest = max(worth[s](TOTALS[breach.subject]) for s in Severity if s <= breach.severity)
+        assert paid[breach.subject] <= highest
+
+
+@settings(max_examples=100)
+@given(events)
+def test_amounts_are_never_negative_and_always_in_minor_units(stream: list[Any]) -> None:
+    recovery = Recovery(policy_from(ESCALATING), MemoryLedger(), customers=[ANNA])
+    run(recovery, stream)
+    for record in recovery.ledger.compensations():
+        amount = record.compensation.amount
+        assert amount is not None
+        assert amount.amount > 0
+        assert amount.amount == round_to_minor_units(amount.amount, amount.currency)
+        assert amount.amount.as_tuple().exponent == -2
+
+
+def test_time_does_not_matter_for_identity() -> None:
+    """Two signals for one subject at different times are one breach."""
+    recovery = Recovery(policy_from(PARCEL), MemoryLedger(), customers=[ANNA])
+    for day in (2, 3):
+        recovery.observe(
+            Signal(
+                customer="c-anna",
+                subject="A",
+                metric="delivery_delay",
+                value=dt.timedelta(hours=30),
+                at=at(day),
+                context={"order_total": "10.00"},
+            )
+        )
+    assert len(list(recovery.ledger.breaches())) == 1
