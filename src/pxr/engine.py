@@ -173,23 +173,24 @@ class Recovery:
     ) -> list[Action]:
         threshold = rule.threshold
         ledger = self.ledger
-        existing = ledger.get_breach(threshold.name, signal.subject)
+        candidate = Breach(
+            threshold=threshold.name,
+            subject=signal.subject,
+            customer=customer.id,
+            severity=severity,
+            opened_at=signal.at,
+            updated_at=signal.at,
+            stage=threshold.stage,
+            holdout=in_holdout(customer.id, threshold.name, rule.holdout),
+        )
+        # Insert first: one statement when the breach is new (the usual case),
+        # and the database, not a prior read, decides who opened it.
         opened: Breach | None = None
-        if existing is None:
-            candidate = Breach(
-                threshold=threshold.name,
-                subject=signal.subject,
-                customer=customer.id,
-                severity=severity,
-                opened_at=signal.at,
-                updated_at=signal.at,
-                stage=threshold.stage,
-                holdout=in_holdout(customer.id, threshold.name, rule.holdout),
-            )
-            if ledger.insert_breach(candidate):
-                opened = candidate
-            else:  # another process opened it first
-                existing = ledger.get_breach(threshold.name, signal.subject)
+        existing: Breach | None = None
+        if ledger.insert_breach(candidate):
+            opened = candidate
+        else:
+            existing = ledger.get_breach(threshold.name, signal.subject)
         actions: list[Action] = []
         if opened is not None:
             breach = opened
@@ -224,7 +225,9 @@ class Recovery:
                 )
             )
             purpose = "escalation"
-        compensations = self._compensate(rule, breach, signal, customer, actions)
+        compensations = self._compensate(
+            rule, breach, signal, customer, actions, fresh=opened is not None
+        )
         self._queue_message(
             purpose,
             breach,
@@ -268,6 +271,8 @@ class Recovery:
         signal: Signal,
         customer: Customer,
         actions: list[Action],
+        *,
+        fresh: bool,
     ) -> list[Compensation]:
         """Issue the tier's compensations, topping up what the breach already paid.
 
@@ -285,13 +290,16 @@ class Recovery:
             self._suppress(
                 breach, signal.at, "compensation", "control group: apology only", actions
             )
-        credit: dict[tuple[str, bool], Decimal] = {}
+        # A breach opened just now has paid nothing: no need to ask the ledger.
+        credit: dict[tuple[str, bool], Decimal] | None = {} if fresh else None
         issued: list[Compensation] = []
         for decision in decided:
             if decision is None:
                 continue
             compensation = decision
             if decision.amount is not None:
+                if credit is None:
+                    credit = self.ledger.paid_for_breach(breach.threshold, breach.subject)
                 due = self._top_up(
                     breach,
                     signal,
@@ -325,10 +333,7 @@ class Recovery:
         """The part of ``amount`` not yet paid, if the budget allows; or ``None``."""
         currency = amount.currency
         key = (currency, statutory)
-        if key not in credit:
-            paid = self.ledger.paid_for_breach(breach.threshold, breach.subject)
-            credit[key] = paid.get(key, Decimal(0))
-        due = amount.amount - credit[key]
+        due = amount.amount - credit.get(key, Decimal(0))
         credit[key] = max(Decimal(0), -due)
         if due <= 0:
             self._suppress(

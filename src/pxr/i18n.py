@@ -13,7 +13,7 @@ import gettext
 import string
 import zoneinfo
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -68,9 +68,15 @@ def safe_format(template: str, values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+@cache
+def babel_locale(locale: str) -> Locale:
+    """The parsed Babel locale, once per name (Babel re-parses strings on every call)."""
+    return Locale.parse(locale)
+
+
 def format_money(money: Money, locale: str) -> str:
     """``25,00 zł`` for pl, ``€ 25,00`` for nl; always in the money's own currency."""
-    return format_currency(money.amount, money.currency, locale=locale)
+    return format_currency(money.amount, money.currency, locale=babel_locale(locale))
 
 
 _PARTS: tuple[tuple[Literal["day", "hour", "minute"], int], ...] = (
@@ -86,30 +92,40 @@ def exact_duration(delay: dt.timedelta, locale: str) -> str:
     Babel's ``format_timedelta`` rounds (90 minutes → "2 hours"); this does not.
     """
     seconds = int(delay.total_seconds())
+    return _exact_duration(seconds if seconds < 60 else seconds - seconds % 60, locale)
+
+
+@lru_cache(maxsize=4096)
+def _exact_duration(seconds: int, locale: str) -> str:
+    # Delays repeat (many parcels are "1 day and 2 hours" late): cache the text.
     if seconds < 60:
-        return format_timedelta(
-            dt.timedelta(seconds=seconds), granularity="second", threshold=1e9, locale=locale
-        )
+        return _unit(seconds, "second", 1, locale)
     parts = []
     for unit, size in _PARTS:
         count, seconds = divmod(seconds, size)
         if count:
-            parts.append(
-                format_timedelta(
-                    dt.timedelta(seconds=count * size),
-                    granularity=unit,
-                    threshold=1e9,
-                    locale=locale,
-                )
-            )
-    return format_list(parts, locale=locale)
+            parts.append(_unit(count, unit, size, locale))
+    return format_list(parts, locale=babel_locale(locale))
+
+
+def _unit(
+    count: int, unit: Literal["day", "hour", "minute", "second"], size: int, locale: str
+) -> str:
+    return format_timedelta(
+        dt.timedelta(seconds=count * size),
+        granularity=unit,
+        threshold=1e9,
+        locale=babel_locale(locale),
+    )
 
 
 def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
     """A date and time in the customer's own zone and the locale's short form."""
-    return format_datetime(moment, "short", tzinfo=zoneinfo.ZoneInfo(timezone), locale=locale)
+    return format_datetime(
+        moment, "short", tzinfo=zoneinfo.ZoneInfo(timezone), locale=babel_locale(locale)
+    )
 
 
 def language(locale: str) -> str:
     """The language part: ``pl_PL`` → ``pl``."""
-    return Locale.parse(locale).language
+    return babel_locale(locale).language

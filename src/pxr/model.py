@@ -150,11 +150,6 @@ class Customer:
         """The customer's time zone."""
         return zoneinfo.ZoneInfo(self.timezone)
 
-    @property
-    def region(self) -> str | None:
-        """The territory of the customer's locale (``"PL"`` for ``pl_PL``), if any."""
-        return Locale.parse(self.locale).territory
-
 
 SignalValue = int | float | Decimal | dt.timedelta
 

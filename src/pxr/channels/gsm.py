@@ -34,9 +34,12 @@ def normalize_spaces(text: str) -> str:
     return text.translate(_SPACES)
 
 
+_GSM_ALL = GSM_BASIC | GSM_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
     """Whether every character is in the GSM 7-bit alphabet or its extension."""
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return _GSM_ALL.issuperset(text)
 
 
 def sms_encoding(text: str) -> Literal["GSM-7", "UCS-2"]:
@@ -55,9 +58,17 @@ def sms_segments(text: str) -> int:
     """How many SMS parts ``text`` needs (an empty text still costs one)."""
     encoding = sms_encoding(text)
     single, part = (160, 153) if encoding == "GSM-7" else (70, 67)
-    units = _units(text, encoding)
-    if sum(units) <= single:
+    if encoding == "GSM-7":
+        wide = sum(text.count(ch) for ch in GSM_EXTENSION)
+        total = len(text) + wide
+    else:
+        total = len(text.encode("utf-16-le")) // 2
+        wide = total - len(text)
+    if total <= single:
         return 1
+    if not wide:  # every character costs one unit: nothing can straddle a boundary
+        return -(-total // part)
+    units = _units(text, encoding)
     segments, used = 1, 0
     for cost in units:
         if used + cost > part:

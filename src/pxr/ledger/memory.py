@@ -29,6 +29,10 @@ class MemoryLedger:
         self._compensations: dict[tuple[str, str, Severity, str], CompensationRecord] = {}
         self._codes: set[str] = set()
         self._outbox: dict[str, OutboxEntry] = {}
+        # Indexes, as a database would keep them: per breach and per customer.
+        self._by_breach: dict[tuple[str, str], list[CompensationRecord]] = defaultdict(list)
+        self._by_customer: dict[str, list[CompensationRecord]] = defaultdict(list)
+        self._sent_to: dict[str, list[OutboxEntry]] = defaultdict(list)
         self._suppressions: list[SuppressionRecord] = []
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
         self._undo: list[Callable[[], object]] | None = None
@@ -115,7 +119,13 @@ class MemoryLedger:
             self._codes.add(code)
             self._log(lambda: self._codes.discard(code))
         self._compensations[key] = record
+        by_breach = self._by_breach[record.threshold, record.subject]
+        by_customer = self._by_customer[record.customer]
+        by_breach.append(record)
+        by_customer.append(record)
         self._log(lambda: self._compensations.pop(key))
+        self._log(by_breach.pop)
+        self._log(by_customer.pop)
         return True
 
     def compensations(self) -> Iterator[CompensationRecord]:
@@ -125,23 +135,18 @@ class MemoryLedger:
     def paid_for_breach(self, threshold: str, subject: str) -> dict[tuple[str, bool], Decimal]:
         """Paid so far for one breach, per (currency, statutory)."""
         totals: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
-        for record in self._compensations.values():
+        for record in self._by_breach.get((threshold, subject), ()):
             amount = record.compensation.amount
-            if record.threshold == threshold and record.subject == subject and amount:
+            if amount:
                 totals[amount.currency, record.compensation.statutory] += amount.amount
         return dict(totals)
 
     def spent_since(self, customer: str, since: dt.datetime) -> dict[str, Decimal]:
         """Non-statutory compensation for ``customer`` since ``since``."""
         totals: dict[str, Decimal] = defaultdict(Decimal)
-        for record in self._compensations.values():
+        for record in self._by_customer.get(customer, ()):
             amount = record.compensation.amount
-            if (
-                record.customer == customer
-                and record.created_at >= since
-                and amount
-                and not record.compensation.statutory
-            ):
+            if record.created_at >= since and amount and not record.compensation.statutory:
                 totals[amount.currency] += amount.amount
         return dict(totals)
 
@@ -149,8 +154,12 @@ class MemoryLedger:
         """Queue a message once per key."""
         if entry.key in self._outbox:
             return False
-        self._outbox[entry.key] = attrs.evolve(entry, id=len(self._outbox) + 1)
+        stored = attrs.evolve(entry, id=len(self._outbox) + 1)
+        self._outbox[entry.key] = stored
+        sent_to = self._sent_to[entry.customer]
+        sent_to.append(stored)
         self._log(lambda: self._outbox.pop(entry.key))
+        self._log(sent_to.pop)
         return True
 
     def outbox(self) -> Iterator[OutboxEntry]:
@@ -159,23 +168,17 @@ class MemoryLedger:
 
     def messages_since(self, customer: str, since: dt.datetime) -> int:
         """Messages queued for ``customer`` since ``since``."""
-        return sum(
-            1 for e in self._outbox.values() if e.customer == customer and e.created_at >= since
-        )
+        return sum(1 for e in self._sent_to.get(customer, ()) if e.created_at >= since)
 
     def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
         """The earliest ``send_at`` of a message about ``subject``."""
-        times = [
-            e.message.send_at
-            for e in self._outbox.values()
-            if e.customer == customer and e.subject == subject
-        ]
+        times = [e.message.send_at for e in self._sent_to.get(customer, ()) if e.subject == subject]
         return min(times, default=None)
 
     def last_recovery_at(self, customer: str) -> dt.datetime | None:
         """When ``customer`` last got a compensation or a message about a breach."""
-        times = [r.created_at for r in self._compensations.values() if r.customer == customer]
-        times += [e.created_at for e in self._outbox.values() if e.customer == customer]
+        times = [r.created_at for r in self._by_customer.get(customer, ())]
+        times += [e.created_at for e in self._sent_to.get(customer, ())]
         return max(times, default=None)
 
     def record_suppression(self, record: SuppressionRecord) -> None:

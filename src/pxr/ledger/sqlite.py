@@ -106,7 +106,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 def _ts(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _ts_or_none(value: dt.datetime | None) -> str | None:
