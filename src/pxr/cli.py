@@ -1,4 +1,4 @@
-"""The ``pxr`` command: ``simulate`` and ``check``.
+"""The ``pxr`` command: ``simulate``, ``check``, ``dispatch`` and ``plugins``.
 
 Exit status: 0 all good; 1 some input lines were rejected (each reported,
 the rest processed); 2 the policy or the command line is unusable.
@@ -7,6 +7,7 @@ the rest processed); 2 the policy or the command line is unusable.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 from pxr import __version__
 from pxr._privacy import mask_address
 from pxr.engine import Recovery
-from pxr.errors import EventError, LedgerError, PolicyError, PxrError
+from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
 from pxr.events import read_events
 from pxr.ledger import Ledger
 from pxr.ledger.memory import MemoryLedger
@@ -31,8 +32,11 @@ from pxr.model import (
     CompensationIssued,
     MessageQueued,
     Suppressed,
+    check_aware,
 )
+from pxr.plugins import get_plugins
 from pxr.policy import Policy, load_policy
+from pxr.transports import load_transports
 
 __all__ = ["main"]
 
@@ -239,6 +243,50 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    plugins = get_plugins()
+    try:
+        policy = load_policy(args.policy) if args.policy else Policy(rules=())
+        notifiers = load_transports(args.transports, plugins.registry)
+        now = _parse_now(args.now)
+        ledger = SQLiteLedger(args.store)
+    except (PolicyError, ValidationError, LedgerError) as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    try:
+        recovery = Recovery(policy, ledger, plugins=plugins, notifiers=notifiers)
+        report = recovery.dispatch_pending(now, limit=args.limit)
+    finally:
+        ledger.close()
+    out.write(
+        f"sent {report.sent}, retried {report.retried}, rerouted {report.rerouted},"
+        f" dead {report.dead}, skipped {report.skipped}\n"
+    )
+    return EXIT_OK
+
+
+def _parse_now(text: str | None) -> dt.datetime:
+    if text is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return check_aware(dt.datetime.fromisoformat(text), "--now")
+    except ValueError:
+        raise ValidationError("--now", f"expected an ISO 8601 time, got {text!r}") from None
+
+
+def _plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    plugins = get_plugins()
+    for info in plugins.describe():
+        out.write(f"{info.name}  ({info.origin})\n")
+        for thing in info.provides:
+            out.write(f"    {thing}\n")
+        if info.hooks:
+            out.write(f"    hooks: {', '.join(info.hooks)}\n")
+        if info.error:
+            out.write(f"    BROKEN: {info.error}\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr", description="Proactive Experience Recovery: tell the customer first."
@@ -260,6 +308,21 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a policy file")
     check.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
     check.set_defaults(run=_check)
+
+    dispatch = commands.add_parser("dispatch", help="send what is due in a ledger's outbox")
+    dispatch.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    dispatch.add_argument(
+        "--transports", metavar="FILE", required=True, help="the transports file (TOML)"
+    )
+    dispatch.add_argument(
+        "--policy", metavar="FILE", help="the policy (for retry and grouping settings)"
+    )
+    dispatch.add_argument("--now", metavar="TIME", help="send what is due by this ISO 8601 time")
+    dispatch.add_argument("--limit", type=int, default=500, help="at most this many messages")
+    dispatch.set_defaults(run=_dispatch)
+
+    plugins = commands.add_parser("plugins", help="list plugins and what they provide")
+    plugins.set_defaults(run=_plugins)
     return parser
 
 

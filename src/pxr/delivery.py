@@ -23,10 +23,12 @@ __all__ = ["Route", "Unreachable", "rate_limit_reason", "route", "send_time"]
 
 @attrs.frozen
 class Route:
-    """The channel chosen for a customer, and their address on it."""
+    """The channel chosen for a customer, their address on it, and the
+    ``(channel, address)`` pairs to fall back to, in order."""
 
     channel: Channel
     address: str = attrs.field(repr=False)
+    fallbacks: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
 
 
 @attrs.frozen
@@ -45,6 +47,7 @@ def route(
     on it, or has one the channel refuses (a landline for SMS).
     """
     refusals = []
+    usable: list[tuple[Channel, str]] = []
     for name in customer.channels or policy.channels:
         if name in customer.opt_out:
             refusals.append(f"{name}: opted out")
@@ -61,7 +64,10 @@ def route(
         if address is None:
             refusals.append(f"{name}: no address")
             continue
-        return Route(channel, address)
+        usable.append((channel, address))
+    if usable:
+        (channel, address), rest = usable[0], usable[1:]
+        return Route(channel, address, tuple((c.name, a) for c, a in rest))
     return Unreachable("no channel reaches the customer (" + "; ".join(refusals or ["none"]) + ")")
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from itertools import islice
+from typing import Any
 
 import attrs
 
+from pxr.channels import Notifier
 from pxr.compensation import CompensationRequest, new_voucher_code
 from pxr.delivery import Unreachable, rate_limit_reason, route, send_time
+from pxr.dispatch import Dispatcher, DispatchReport
 from pxr.errors import PxrError, ValidationError
 from pxr.events import (
     Complaint,
@@ -49,8 +53,8 @@ from pxr.model import (
     check_aware,
 )
 from pxr.money import Money
+from pxr.plugins import Plugins, get_plugins
 from pxr.policy import Policy, Rule
-from pxr.registry import Registry, builtin_registry
 from pxr.thresholds import as_duration
 
 __all__ = ["Recovery", "in_holdout"]
@@ -82,13 +86,17 @@ class Recovery:
         policy: Policy,
         ledger: Ledger | None = None,
         *,
-        registry: Registry | None = None,
+        plugins: Plugins | None = None,
         customers: Iterable[Customer] = (),
+        notifiers: Mapping[str, Notifier] | None = None,
     ) -> None:
         self.policy = policy
         self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
-        self._registry = registry or builtin_registry()
+        self.plugins = plugins or get_plugins()
+        self.notifiers: dict[str, Notifier] = dict(notifiers or {})
         self._customers: dict[str, Customer] = {c.id: c for c in customers}
+        self._depth = 0
+        self._after_commit: list[tuple[str, dict[str, Any]]] = []
         by_metric: dict[str, list[Rule]] = defaultdict(list)
         for rule in policy.rules:
             by_metric[rule.threshold.metric].append(rule)
@@ -98,6 +106,31 @@ class Recovery:
 
     def __repr__(self) -> str:
         return f"Recovery(rules={len(self.policy.rules)}, ledger={self.ledger!r})"
+
+    @contextmanager
+    def _step(self) -> Iterator[None]:
+        """One ledger transaction; lifecycle hooks run once the outermost one commits.
+
+        A nested step that fails takes its hooks with it, as the ledger takes
+        its writes.
+        """
+        mark = len(self._after_commit)
+        self._depth += 1
+        try:
+            with self.ledger.transaction():
+                yield
+        except BaseException:
+            del self._after_commit[mark:]
+            raise
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            calls, self._after_commit = self._after_commit, []
+            for hook, kwargs in calls:
+                self.plugins.call(hook, **kwargs)
+
+    def _hook(self, hook: str, **kwargs: Any) -> None:
+        self._after_commit.append((hook, kwargs))
 
     # ------------------------------------------------------------ customers
 
@@ -135,7 +168,7 @@ class Recovery:
             return _NOTHING
         customer = self.customer(signal.customer)
         actions: list[Action] = []
-        with self.ledger.transaction():
+        with self._step():
             for rule, severity in hits:
                 actions.extend(self._breach(rule, severity, signal, customer))
         return actions
@@ -158,7 +191,7 @@ class Recovery:
         actions: list[Action] = []
         stream = iter(signals)
         while batch := list(islice(stream, batch_size)):
-            with self.ledger.transaction():
+            with self._step():
                 for signal in batch:
                     try:
                         actions.extend(self.observe(signal))
@@ -189,6 +222,7 @@ class Recovery:
         existing: Breach | None = None
         if ledger.insert_breach(candidate):
             opened = candidate
+            self._hook("breach_opened", breach=candidate)
         else:
             existing = ledger.get_breach(threshold.name, signal.subject)
         actions: list[Action] = []
@@ -214,6 +248,7 @@ class Recovery:
             ):
                 return actions
             breach = attrs.evolve(existing, severity=severity, updated_at=signal.at)
+            self._hook("breach_escalated", breach=breach, previous=existing.severity)
             actions.append(
                 BreachEscalated(
                     customer=customer.id,
@@ -400,6 +435,11 @@ class Recovery:
                 compensation=record.compensation,
             )
         )
+        self._hook("compensation_issued", breach=breach, compensation=record.compensation)
+        if record.compensation.kind == "contact":
+            self._hook(
+                "escalate", breach=breach, compensation=record.compensation, customer=customer
+            )
         return record.compensation
 
     def _queue_message(
@@ -413,7 +453,7 @@ class Recovery:
         delay: dt.timedelta | None = None,
         compensations: Sequence[Compensation] = (),
     ) -> None:
-        found = route(customer, self.policy, self._registry.channels)
+        found = route(customer, self.policy, self.plugins.registry.channels)
         if isinstance(found, Unreachable):
             self._suppress(breach, at, "message", found.reason, actions)
             return
@@ -424,17 +464,26 @@ class Recovery:
         rendered = render(
             purpose, customer, breach.subject, delay=delay, compensations=compensations
         )
-        message = found.channel.shape(
-            Message(
-                channel=found.channel.name,
-                to=found.address,
-                locale=customer.locale,
-                title=rendered.title,
-                text=rendered.text,
-                send_at=send_time(customer, at, self.policy),
-                purpose=purpose,
-            )
+        message = Message(
+            channel=found.channel.name,
+            to=found.address,
+            locale=customer.locale,
+            title=rendered.title,
+            text=rendered.text,
+            send_at=send_time(customer, at, self.policy),
+            purpose=purpose,
         )
+        for impl in self.plugins.impls("before_send"):
+            answer = self.plugins.call_one(impl, "before_send", message=message, customer=customer)
+            if isinstance(answer, str):
+                self._suppress(
+                    breach, at, "message", f"vetoed by {impl.plugin_name}: {answer}", actions
+                )
+                return
+            if isinstance(answer, Message):
+                message = answer
+        title = message.title
+        message = found.channel.shape(message)
         severity = None if purpose == "resolution" else breach.severity
         entry = OutboxEntry(
             key="\x1f".join((breach.threshold, breach.subject, purpose, str(severity or ""))),
@@ -444,6 +493,8 @@ class Recovery:
             severity=severity,
             message=message,
             created_at=at,
+            rendered_title=title,
+            fallbacks=found.fallbacks,
         )
         if self.ledger.enqueue(entry):
             actions.append(
@@ -469,10 +520,11 @@ class Recovery:
         """
         check_aware(at, "resolved.at")
         actions: list[Action] = []
-        with self.ledger.transaction():
+        with self._step():
             if not self.ledger.record_event("resolved", threshold or "", subject, at):
                 return actions
             for breach in self.ledger.resolve_breaches(subject, threshold, at):
+                self._hook("breach_resolved", breach=breach)
                 actions.append(
                     BreachResolved(
                         customer=breach.customer,
@@ -492,7 +544,7 @@ class Recovery:
     def complaint(self, customer: str, subject: str, at: dt.datetime) -> Sequence[Action]:
         """Record that the customer reached us first about ``subject`` — or not."""
         check_aware(at, "complaint.at")
-        with self.ledger.transaction():
+        with self._step():
             if not self.ledger.record_event("complaint", customer, subject, at):
                 return _NOTHING
             first = self.ledger.first_message_at(customer, subject)
@@ -510,13 +562,13 @@ class Recovery:
     def contacted(self, customer: str, subject: str, at: dt.datetime) -> bool:
         """Record that a person contacted the customer; ``False`` if already recorded."""
         check_aware(at, "contacted.at")
-        with self.ledger.transaction():
+        with self._step():
             return self.ledger.record_event("contacted", customer, subject, at)
 
     def outcome(self, customer: str, outcome: str, at: dt.datetime) -> bool:
         """Record how things ended (``repurchase``, ``churn``…); ``False`` if already recorded."""
         check_aware(at, "outcome.at")
-        with self.ledger.transaction():
+        with self._step():
             return self.ledger.record_event("outcome", customer, outcome, at)
 
     def handle(self, event: Event) -> Sequence[Action]:
@@ -538,6 +590,21 @@ class Recovery:
                 self.outcome(customer_id, outcome, at)
                 return _NOTHING
         raise ValidationError("event", f"unknown event {event!r}")
+
+    def dispatch_pending(
+        self, now: dt.datetime | None = None, *, limit: int = 500
+    ) -> DispatchReport:
+        """Send what is due in the outbox through ``notifiers`` (see :mod:`pxr.dispatch`)."""
+        when = now if now is not None else dt.datetime.now(dt.UTC)
+        check_aware(when, "now")
+        dispatcher = Dispatcher(
+            self.ledger,
+            self.plugins.registry.channels,
+            self.notifiers,
+            self.policy.delivery,
+            plugins=self.plugins,
+        )
+        return dispatcher.run(when, limit=limit)
 
     def may_survey(self, customer: str, at: dt.datetime) -> bool:
         """Whether the host may send ``customer`` a survey at ``at``.

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import attrs
 
 from pxr.i18n import exact_duration, format_money, format_when, safe_format, translations
-from pxr.model import Compensation, Customer
+from pxr.model import Compensation, Customer, Message
 
-__all__ = ["Rendered", "render"]
+__all__ = ["Rendered", "closing_sentence", "combine", "render"]
 
 
 @attrs.frozen
@@ -106,10 +106,35 @@ def render(
             else t.gettext("We are sorry that {subject} did not go as it should have.")
         )
     offers = [_offer(c, customer, top_up=purpose == "escalation") for c in compensations]
-    closing = (
-        ""
-        if purpose == "resolution"
-        else t.gettext("You do not need to contact us; we will keep you posted.")
-    )
+    closing = "" if purpose == "resolution" else closing_sentence(customer.locale)
     text = " ".join(part for part in (safe_format(body, values), *offers, closing) if part)
     return Rendered(title=safe_format(title, values), text=text)
+
+
+def closing_sentence(locale: str) -> str:
+    """The reassurance that ends a message: the customer need not do anything."""
+    return translations(locale).gettext("You do not need to contact us; we will keep you posted.")
+
+
+def combine(messages: Sequence[Message]) -> Message:
+    """Several messages to one customer on one channel as one message.
+
+    Each keeps its own paragraph; the closing reassurance is said once, at
+    the end; the title counts the updates.
+    """
+    first = messages[0]
+    t = translations(first.locale)
+    closing = closing_sentence(first.locale)
+    parts = [m.text.removesuffix(closing).strip() for m in messages]
+    text = "\n\n".join(parts) + ("\n\n" + closing if closing else "")
+    title = safe_format(
+        t.ngettext("{count} update from us", "{count} updates from us", len(messages)),
+        {"count": str(len(messages))},
+    )
+    return attrs.evolve(
+        first,
+        text=text,
+        title=title if first.title is not None else None,
+        send_at=max(m.send_at for m in messages),
+        purpose="group",
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from pxr._durations import check_unit
+from pxr._durations import check_unit, parse_duration
 from pxr.compensation import CompensationPolicy
 from pxr.errors import PolicyError, UnknownKindError, ValidationError
 from pxr.model import Severity, normalize_locale
@@ -26,7 +26,16 @@ from pxr.thresholds import Threshold, Tiered
 if TYPE_CHECKING:
     from pxr.registry import Registry
 
-__all__ = ["Limits", "Policy", "QuietHours", "Rule", "Stage", "load_policy", "tiered_threshold"]
+__all__ = [
+    "Delivery",
+    "Limits",
+    "Policy",
+    "QuietHours",
+    "Rule",
+    "Stage",
+    "load_policy",
+    "tiered_threshold",
+]
 
 
 @attrs.frozen
@@ -61,6 +70,15 @@ class Limits:
 
 
 @attrs.frozen
+class Delivery:
+    """How the dispatcher sends: retries for transient failures, and grouping."""
+
+    max_attempts: int = 5
+    retry_backoff: dt.timedelta = dt.timedelta(minutes=1)
+    group_window: dt.timedelta = dt.timedelta(minutes=10)
+
+
+@attrs.frozen
 class Stage:
     """One stage of the customer journey, in order."""
 
@@ -92,6 +110,7 @@ class Policy:
     survey_quiet_days: int = 14
     quiet_hours: QuietHours | None = None
     limits: Limits = Limits()
+    delivery: Delivery = Delivery()
     stages: tuple[Stage, ...] = ()
 
     def rule(self, threshold: str) -> Rule | None:
@@ -154,6 +173,7 @@ _RECOVERY_KEYS = {
     "survey_quiet_days",
     "quiet_hours",
     "limits",
+    "delivery",
 }
 _THRESHOLD_KEYS = {
     "name",
@@ -221,7 +241,31 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
             if budget is not None
             else None,
         )
+    if "delivery" in table:
+        out["delivery"] = _delivery(
+            _expect(table["delivery"], dict, "recovery.delivery", "a table")
+        )
     return out
+
+
+def _delivery(table: Mapping[str, Any]) -> Delivery:
+    where = "recovery.delivery"
+    _unknown(table, {"max_attempts", "retry_backoff", "group_window"}, where)
+    defaults = Delivery()
+    attempts = _expect(
+        table.get("max_attempts", defaults.max_attempts),
+        int,
+        f"{where}.max_attempts",
+        "a whole number",
+    )
+    if attempts < 1:
+        raise ValidationError(f"{where}.max_attempts", "must be at least 1")
+    durations = {}
+    for key in ("retry_backoff", "group_window"):
+        if key in table:
+            text = _expect(table[key], str, f"{where}.{key}", 'a duration such as "10m"')
+            durations[key] = parse_duration(text, f"{where}.{key}")
+    return Delivery(max_attempts=attempts, **durations)
 
 
 def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:
@@ -279,9 +323,9 @@ def _rule(
 
 def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> Policy:
     """A :class:`Policy` from already-parsed TOML data. Raises ValidationError."""
-    from pxr.registry import builtin_registry  # noqa: PLC0415
+    from pxr.plugins import get_plugins  # noqa: PLC0415
 
-    registry = registry or builtin_registry()
+    registry = registry or get_plugins().registry
     _unknown(data, {"recovery", "stages", "thresholds"}, "")
     recovery = _recovery(_expect(data.get("recovery", {}), dict, "recovery", "a table"), registry)
     stages: list[Stage] = []

@@ -1,53 +1,56 @@
-"""What is available by name: threshold kinds, compensation kinds, channels.
+"""What is available by name: channels, transports, catalogs, threshold and
+compensation kinds — each with the plugin it came from.
 
-A :class:`Registry` is filled by ``register`` callbacks, so pxr's built-ins
-and plugins arrive the same way; registering a name twice is an error, not
-a silent override.
+A :class:`Registry` is filled through the ``register_*`` hooks (see
+:mod:`pxr.hookspecs`), so pxr's built-ins and third-party plugins arrive the
+same way. Registering a name twice is an error, not a silent override.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from pxr.channels import Channel
-from pxr.compensation import Apology, CompensationFactory, Contact, Gift, Refund, Voucher
+from pxr.channels import Channel, NotifierFactory
+from pxr.compensation import CompensationFactory
 from pxr.errors import PxrError
-from pxr.statutory import EU261
 from pxr.thresholds import Threshold
 
-__all__ = ["Registry", "ThresholdFactory", "builtin_registry"]
+__all__ = ["DuplicateName", "Registry", "ThresholdFactory"]
 
-#: Builds a threshold from its policy table: ``(config, where, name, metric) -> Threshold``.
+#: Builds a threshold from its policy table: ``(table, where) -> Threshold``.
 ThresholdFactory = Callable[[Mapping[str, Any], str], Threshold]
 
 
 class DuplicateName(PxrError):
-    """Two registrations claimed the same name."""
+    """Two plugins registered the same name."""
 
 
 @attrs.define
 class Registry:
-    """Named threshold kinds, compensation kinds and channels, with their origin."""
+    """Named things provided by plugins, and which plugin provided each."""
 
     compensation_kinds: dict[str, CompensationFactory] = attrs.field(factory=dict)
     threshold_kinds: dict[str, ThresholdFactory] = attrs.field(factory=dict)
     channels: dict[str, Channel] = attrs.field(factory=dict)
+    notifiers: dict[str, NotifierFactory] = attrs.field(factory=dict)
+    catalogs: list[tuple[str, Path]] = attrs.field(factory=list)
     origins: dict[tuple[str, str], str] = attrs.field(factory=dict)
 
     def _claim(self, what: str, name: str, origin: str) -> None:
         if (what, name) in self.origins:
             raise DuplicateName(
-                f"{what} {name!r} from {origin} is already registered by {self.origins[what, name]}"
+                f"{what} {name!r} is already registered by plugin {self.origins[what, name]!r}"
             )
         self.origins[what, name] = origin
 
     def add_compensation_kind(
         self, name: str, factory: CompensationFactory, origin: str = "pxr"
     ) -> None:
-        """Make ``kind = name`` usable in a policy file."""
+        """Make ``kind = name`` usable in a compensation table."""
         self._claim("compensation kind", name, origin)
         self.compensation_kinds[name] = factory
 
@@ -61,24 +64,12 @@ class Registry:
         self._claim("channel", channel.name, origin)
         self.channels[channel.name] = channel
 
+    def add_notifier(self, name: str, factory: NotifierFactory, origin: str = "pxr") -> None:
+        """Make ``transport = name`` usable in a transports file."""
+        self._claim("transport", name, origin)
+        self.notifiers[name] = factory
 
-def builtin_registry() -> Registry:
-    """A registry holding only pxr's own kinds and channels."""
-    from pxr.channels.builtin import Console, Email, Messenger, Sms  # noqa: PLC0415
-    from pxr.policy import tiered_threshold  # noqa: PLC0415
-
-    registry = Registry()
-    kinds: dict[str, CompensationFactory] = {
-        "apology": Apology.from_config,
-        "refund": Refund.from_config,
-        "voucher": Voucher.from_config,
-        "gift": Gift.from_config,
-        "contact": Contact.from_config,
-        "eu261": EU261.from_config,
-    }
-    for name, factory in kinds.items():
-        registry.add_compensation_kind(name, factory)
-    registry.add_threshold_kind("tiered", tiered_threshold)
-    for channel in (Sms(), Email(), Messenger(), Console()):
-        registry.add_channel(channel)
-    return registry
+    def add_catalog(self, domain: str, locale_dir: Path, origin: str = "pxr") -> None:
+        """Add a gettext catalog domain; later ones override earlier ones."""
+        self._claim("catalog", domain, origin)
+        self.catalogs.append((domain, Path(locale_dir)))

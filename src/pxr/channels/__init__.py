@@ -9,7 +9,8 @@ dispatcher needs notifiers to send.
 from __future__ import annotations
 
 import enum
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -22,6 +23,7 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "Notifier",
+    "NotifierFactory",
 ]
 
 
@@ -72,6 +74,21 @@ class DeliveryResult:
     provider_id: str | None = None
     detail: str | None = None
 
+    @classmethod
+    def sent(cls, provider_id: str | None = None) -> DeliveryResult:
+        """Accepted by the provider."""
+        return cls(DeliveryStatus.SENT, provider_id)
+
+    @classmethod
+    def transient(cls, detail: str) -> DeliveryResult:
+        """Failed for now: try again later."""
+        return cls(DeliveryStatus.TRANSIENT, detail=detail)
+
+    @classmethod
+    def permanent(cls, detail: str) -> DeliveryResult:
+        """This address will not work: try the customer's next channel."""
+        return cls(DeliveryStatus.PERMANENT, detail=detail)
+
 
 @runtime_checkable
 class Notifier(Protocol):
@@ -83,3 +100,8 @@ class Notifier(Protocol):
     def send(self, message: Message) -> DeliveryResult:
         """Send ``message``; never raise for a delivery failure, report it."""
         ...
+
+
+#: Builds a notifier from its table in a transports file; raises
+#: :class:`~pxr.errors.ValidationError` for a bad setting.
+NotifierFactory = Callable[[Mapping[str, Any]], Notifier]

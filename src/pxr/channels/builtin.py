@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
-from typing import TextIO
 
 import attrs
 import phonenumbers
 from babel import Locale
 from babel.core import get_global
 
-from pxr._privacy import mask_address
-from pxr.channels import AddressRefused, DeliveryResult, DeliveryStatus
+from pxr.channels import AddressRefused
 from pxr.channels.gsm import normalize_spaces, sms_encoding, sms_segments
 from pxr.model import Customer, Message
 
-__all__ = ["ConsoleNotifier", "Email", "Messenger", "Sms", "customer_region"]
+__all__ = ["Console", "Email", "Messenger", "Sms", "customer_region", "mobile_e164"]
 
 _MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -133,19 +130,3 @@ class Console:
     def shape(self, message: Message) -> Message:
         """Unchanged."""
         return message
-
-
-class ConsoleNotifier:
-    """Prints messages instead of sending them; addresses are masked."""
-
-    channel = "console"
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-
-    def send(self, message: Message) -> DeliveryResult:
-        """Print the message."""
-        stream = self._stream or sys.stdout
-        title = f"{message.title}\n" if message.title else ""
-        stream.write(f"[{message.channel} → {mask_address(message.to)}] {title}{message.text}\n")
-        return DeliveryResult(DeliveryStatus.SENT)

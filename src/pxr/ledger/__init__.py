@@ -30,6 +30,7 @@ from pxr.model import Breach, Compensation, Message, Severity
 __all__ = [
     "CodeTaken",
     "CompensationRecord",
+    "DeliveryAttempt",
     "Ledger",
     "OutboxEntry",
     "SuppressionRecord",
@@ -63,9 +64,27 @@ class OutboxEntry:
     severity: Severity | None
     message: Message
     created_at: dt.datetime
-    status: str = "pending"
+    status: str = "pending"  # pending | sending | sent | dead
     attempts: int = 0
     id: int | None = None
+    #: The title as rendered, kept for a fallback to a channel that shows titles.
+    rendered_title: str | None = None
+    #: The routes still to try, in order, if this channel fails for good.
+    fallbacks: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    last_error: str | None = None
+
+
+@attrs.frozen
+class DeliveryAttempt:
+    """One attempt to send an outbox entry, as kept in the ledger."""
+
+    entry_id: int
+    attempt: int
+    channel: str
+    status: str
+    at: dt.datetime
+    detail: str | None = None
+    provider_id: str | None = None
 
 
 @attrs.frozen
@@ -139,6 +158,37 @@ class Ledger(Protocol):
 
     def outbox(self) -> Iterator[OutboxEntry]:
         """Every message, in the order queued."""
+        ...
+
+    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+        """Entries to send: pending and due by ``now``, or claimed by a sender
+        whose lease ran out (it crashed), oldest first."""
+        ...
+
+    def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Take an entry for sending until ``until``; ``False`` if another sender has it."""
+        ...
+
+    def settle(self, entry_id: int, attempt: DeliveryAttempt, status: str) -> None:
+        """Finish an entry as ``sent`` or ``dead`` and log the attempt."""
+        ...
+
+    def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
+        """Put an entry back as pending until ``send_at`` and log the attempt."""
+        ...
+
+    def reroute(
+        self,
+        entry_id: int,
+        attempt: DeliveryAttempt,
+        message: Message,
+        fallbacks: tuple[tuple[str, str], ...],
+    ) -> None:
+        """Move an entry to its next channel (attempts start again) and log the attempt."""
+        ...
+
+    def attempts(self, entry_id: int | None = None) -> list[DeliveryAttempt]:
+        """The attempt log, of one entry or of all, oldest first."""
         ...
 
     def messages_since(self, customer: str, since: dt.datetime) -> int:

@@ -15,8 +15,14 @@ from functools import partial
 
 import attrs
 
-from pxr.ledger import CodeTaken, CompensationRecord, OutboxEntry, SuppressionRecord
-from pxr.model import Breach, Severity
+from pxr.ledger import (
+    CodeTaken,
+    CompensationRecord,
+    DeliveryAttempt,
+    OutboxEntry,
+    SuppressionRecord,
+)
+from pxr.model import Breach, Message, Severity
 
 __all__ = ["MemoryLedger"]
 
@@ -32,8 +38,11 @@ class MemoryLedger:
         # Indexes, as a database would keep them: per breach and per customer.
         self._by_breach: dict[tuple[str, str], list[CompensationRecord]] = defaultdict(list)
         self._by_customer: dict[str, list[CompensationRecord]] = defaultdict(list)
-        self._sent_to: dict[str, list[OutboxEntry]] = defaultdict(list)
+        self._sent_to: dict[str, list[str]] = defaultdict(list)
         self._suppressions: list[SuppressionRecord] = []
+        self._attempts: list[DeliveryAttempt] = []
+        self._by_id: dict[int, str] = {}
+        self._leases: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
         self._undo: list[Callable[[], object]] | None = None
 
@@ -156,8 +165,9 @@ class MemoryLedger:
             return False
         stored = attrs.evolve(entry, id=len(self._outbox) + 1)
         self._outbox[entry.key] = stored
+        self._by_id[len(self._outbox)] = entry.key
         sent_to = self._sent_to[entry.customer]
-        sent_to.append(stored)
+        sent_to.append(entry.key)
         self._log(lambda: self._outbox.pop(entry.key))
         self._log(sent_to.pop)
         return True
@@ -166,19 +176,99 @@ class MemoryLedger:
         """Every message, in the order queued."""
         return iter(list(self._outbox.values()))
 
+    def _entries_of(self, customer: str) -> Iterator[OutboxEntry]:
+        return (self._outbox[key] for key in self._sent_to.get(customer, ()))
+
+    def _update(self, entry_id: int, change: Callable[[OutboxEntry], OutboxEntry]) -> None:
+        key = self._by_id[entry_id]
+        old = self._outbox[key]
+        self._outbox[key] = change(old)
+        self._log(lambda: self._outbox.__setitem__(key, old))
+
+    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+        """Pending entries due by ``now``, and those whose sender's lease ran out."""
+        found = [
+            e
+            for e in self._outbox.values()
+            if (e.status == "pending" and e.message.send_at <= now)
+            or (e.status == "sending" and e.id is not None and self._leases.get(e.id, now) < now)
+        ]
+        found.sort(key=lambda e: (e.message.send_at, e.id or 0))
+        return found[:limit]
+
+    def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Take an entry for sending, unless another sender holds a live lease."""
+        entry = self._outbox[self._by_id[entry_id]]
+        lease = self._leases.get(entry_id)
+        if entry.status == "sending" and lease is not None and lease >= now:
+            return False
+        if entry.status not in ("pending", "sending"):
+            return False
+        self._update(entry_id, lambda e: attrs.evolve(e, status="sending", attempts=e.attempts + 1))
+        self._leases[entry_id] = until
+        return True
+
+    def settle(self, entry_id: int, attempt: DeliveryAttempt, status: str) -> None:
+        """Finish as sent or dead."""
+        error = attempt.detail if status == "dead" else None
+        self._update(entry_id, lambda e: attrs.evolve(e, status=status, last_error=error))
+        self._log_attempt(attempt)
+
+    def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
+        """Back to pending until ``send_at``."""
+        self._update(
+            entry_id,
+            lambda e: attrs.evolve(
+                e,
+                status="pending",
+                message=attrs.evolve(e.message, send_at=send_at),
+                last_error=attempt.detail,
+            ),
+        )
+        self._log_attempt(attempt)
+
+    def reroute(
+        self,
+        entry_id: int,
+        attempt: DeliveryAttempt,
+        message: Message,
+        fallbacks: tuple[tuple[str, str], ...],
+    ) -> None:
+        """On to the next channel."""
+        self._update(
+            entry_id,
+            lambda e: attrs.evolve(
+                e,
+                status="pending",
+                attempts=0,
+                message=message,
+                fallbacks=fallbacks,
+                last_error=attempt.detail,
+            ),
+        )
+        self._log_attempt(attempt)
+
+    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+        self._attempts.append(attempt)
+        self._log(partial(self._attempts.pop, -1))
+
+    def attempts(self, entry_id: int | None = None) -> list[DeliveryAttempt]:
+        """The attempt log."""
+        return [a for a in self._attempts if entry_id is None or a.entry_id == entry_id]
+
     def messages_since(self, customer: str, since: dt.datetime) -> int:
         """Messages queued for ``customer`` since ``since``."""
-        return sum(1 for e in self._sent_to.get(customer, ()) if e.created_at >= since)
+        return sum(1 for e in self._entries_of(customer) if e.created_at >= since)
 
     def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
         """The earliest ``send_at`` of a message about ``subject``."""
-        times = [e.message.send_at for e in self._sent_to.get(customer, ()) if e.subject == subject]
+        times = [e.message.send_at for e in self._entries_of(customer) if e.subject == subject]
         return min(times, default=None)
 
     def last_recovery_at(self, customer: str) -> dt.datetime | None:
         """When ``customer`` last got a compensation or a message about a breach."""
         times = [r.created_at for r in self._by_customer.get(customer, ())]
-        times += [e.created_at for e in self._sent_to.get(customer, ())]
+        times += [e.created_at for e in self._entries_of(customer)]
         return max(times, default=None)
 
     def record_suppression(self, record: SuppressionRecord) -> None:

@@ -10,6 +10,7 @@ text order is time order; amounts as decimal text, never floats.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections import defaultdict
@@ -19,7 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from pxr.errors import LedgerError
-from pxr.ledger import CodeTaken, CompensationRecord, OutboxEntry, SuppressionRecord
+from pxr.ledger import (
+    CodeTaken,
+    CompensationRecord,
+    DeliveryAttempt,
+    OutboxEntry,
+    SuppressionRecord,
+)
 from pxr.model import Breach, Compensation, Message, Severity
 from pxr.money import Money
 
@@ -80,9 +87,26 @@ CREATE TABLE IF NOT EXISTS outbox (
     segments   INTEGER,
     created_at TEXT NOT NULL,
     send_at    TEXT NOT NULL,
-    status     TEXT NOT NULL DEFAULT 'pending',
-    attempts   INTEGER NOT NULL DEFAULT 0
+    status     TEXT NOT NULL DEFAULT 'pending'
+               CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    rendered_title TEXT,
+    fallbacks  TEXT NOT NULL DEFAULT '[]',
+    last_error TEXT,
+    claimed_until TEXT
 );
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, send_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq         INTEGER PRIMARY KEY,
+    entry_id    INTEGER NOT NULL REFERENCES outbox (id),
+    attempt     INTEGER NOT NULL,
+    channel     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    detail      TEXT,
+    provider_id TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_entry ON deliveries (entry_id);
 CREATE INDEX IF NOT EXISTS outbox_customer ON outbox (customer, created_at);
 CREATE INDEX IF NOT EXISTS outbox_subject ON outbox (customer, subject, send_at);
 CREATE TABLE IF NOT EXISTS suppressions (
@@ -169,6 +193,9 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         created_at=_dt_required(row["created_at"]),
         status=row["status"],
         attempts=row["attempts"],
+        rendered_title=row["rendered_title"],
+        fallbacks=tuple((c, a) for c, a in json.loads(row["fallbacks"])),
+        last_error=row["last_error"],
         message=Message(
             channel=row["channel"],
             to=row["address"],
@@ -371,7 +398,8 @@ class SQLiteLedger:
         cursor = self._db.execute(
             "INSERT INTO outbox (key, customer, subject, threshold, severity, purpose, channel,"
             " address, locale, title, body, encoding, segments, created_at, send_at, status,"
-            " attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " attempts, rendered_title, fallbacks)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO NOTHING",
             (
                 entry.key,
@@ -391,6 +419,8 @@ class SQLiteLedger:
                 _ts(m.send_at),
                 entry.status,
                 entry.attempts,
+                entry.rendered_title,
+                json.dumps([list(route) for route in entry.fallbacks]),
             ),
         )
         return cursor.rowcount == 1
@@ -399,6 +429,103 @@ class SQLiteLedger:
         """Every message, in the order queued."""
         for row in self._db.execute("SELECT * FROM outbox ORDER BY id"):
             yield _entry(row)
+
+    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+        """Pending entries due by ``now``, and those whose sender's lease ran out."""
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE (status = 'pending' AND send_at <= ?)"
+            " OR (status = 'sending' AND claimed_until < ?) ORDER BY send_at, id LIMIT ?",
+            (_ts(now), _ts(now), limit),
+        )
+        return [_entry(row) for row in rows]
+
+    def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Take an entry for sending, unless another sender holds a live lease."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = ?"
+            " WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND claimed_until < ?))",
+            (_ts(until), entry_id, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+        self._db.execute(
+            "INSERT INTO deliveries (entry_id, attempt, channel, status, at, detail, provider_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                attempt.entry_id,
+                attempt.attempt,
+                attempt.channel,
+                attempt.status,
+                _ts(attempt.at),
+                attempt.detail,
+                attempt.provider_id,
+            ),
+        )
+
+    def settle(self, entry_id: int, attempt: DeliveryAttempt, status: str) -> None:
+        """Finish as sent or dead."""
+        self._db.execute(
+            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            (status, attempt.detail if status == "dead" else None, entry_id),
+        )
+        self._log_attempt(attempt)
+
+    def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
+        """Back to pending until ``send_at``."""
+        self._db.execute(
+            "UPDATE outbox SET status = 'pending', send_at = ?, claimed_until = NULL,"
+            " last_error = ? WHERE id = ?",
+            (_ts(send_at), attempt.detail, entry_id),
+        )
+        self._log_attempt(attempt)
+
+    def reroute(
+        self,
+        entry_id: int,
+        attempt: DeliveryAttempt,
+        message: Message,
+        fallbacks: tuple[tuple[str, str], ...],
+    ) -> None:
+        """On to the next channel."""
+        self._db.execute(
+            "UPDATE outbox SET status = 'pending', attempts = 0, claimed_until = NULL,"
+            " channel = ?, address = ?, title = ?, body = ?, encoding = ?, segments = ?,"
+            " send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?",
+            (
+                message.channel,
+                message.to,
+                message.title,
+                message.text,
+                message.encoding,
+                message.segments,
+                _ts(message.send_at),
+                json.dumps([list(route) for route in fallbacks]),
+                attempt.detail,
+                entry_id,
+            ),
+        )
+        self._log_attempt(attempt)
+
+    def attempts(self, entry_id: int | None = None) -> list[DeliveryAttempt]:
+        """The attempt log."""
+        sql = "SELECT * FROM deliveries"
+        params: tuple[Any, ...] = ()
+        if entry_id is not None:
+            sql += " WHERE entry_id = ?"
+            params = (entry_id,)
+        return [
+            DeliveryAttempt(
+                entry_id=r["entry_id"],
+                attempt=r["attempt"],
+                channel=r["channel"],
+                status=r["status"],
+                at=_dt_required(r["at"]),
+                detail=r["detail"],
+                provider_id=r["provider_id"],
+            )
+            for r in self._db.execute(sql + " ORDER BY seq", params)
+        ]
 
     def messages_since(self, customer: str, since: dt.datetime) -> int:
         """Messages queued for ``customer`` since ``since``."""

@@ -1,0 +1,135 @@
+"""Every pxr hook, in one place.
+
+Plugins implement hooks with :data:`pxr.hookimpl` and are found through the
+``pxr`` entry-point group (or registered with
+:func:`pxr.plugins.get_plugin_manager` ``().register(...)``). pxr's own
+channels, catalogs and kinds arrive through these same hooks
+(:mod:`pxr.builtins`).
+
+Two families:
+
+* **register_*** hooks are called once, when the plugin manager is first
+  used. Each receives a ``register`` callback; the plugin calls it for each
+  thing it provides. A name registered twice is an error reported against
+  the second plugin, never a silent override.
+* **lifecycle** hooks are called after the engine's transaction commits,
+  once per event, in plugin registration order. A plugin that raises is
+  reported (by name, without the arguments, which hold personal data) and
+  the others still run. Their return values are ignored, except for
+  :func:`before_send`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pxr.channels import Channel, DeliveryResult, NotifierFactory
+    from pxr.compensation import CompensationFactory
+    from pxr.ledger import OutboxEntry
+    from pxr.model import Breach, Compensation, Customer, Message, Severity
+    from pxr.registry import ThresholdFactory
+
+__all__ = ["hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("pxr")
+hookimpl = pluggy.HookimplMarker("pxr")
+
+
+@hookspec
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Provide channels: ``register(channel)`` for each.
+
+    A :class:`~pxr.channels.Channel` says which contact point of a customer
+    it uses and how a message is shaped for it. Its ``name`` is what a policy
+    lists in ``channels = [...]``.
+    """
+
+
+@hookspec
+def register_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+    """Provide transports: ``register(name, factory)`` for each.
+
+    ``factory(settings)`` builds a :class:`~pxr.channels.Notifier` from the
+    table of a transports file (``[sms] transport = "twilio" …``) and raises
+    :class:`~pxr.errors.ValidationError` for a bad setting.
+    """
+
+
+@hookspec
+def register_catalogs(register: Callable[[str, Path], None]) -> None:
+    """Provide message catalogs: ``register(domain, locale_dir)``.
+
+    ``locale_dir`` holds ``<lang>/LC_MESSAGES/<domain>.mo``. Catalogs
+    registered later are merged over earlier ones, locale by locale, so a
+    host's catalog can override pxr's wording of any message.
+    """
+
+
+@hookspec
+def register_threshold_kinds(register: Callable[[str, ThresholdFactory], None]) -> None:
+    """Provide threshold kinds: ``register(kind, factory)``.
+
+    ``factory(table, where)`` builds a :class:`~pxr.thresholds.Threshold`
+    from a ``[[thresholds]]`` table whose ``kind`` is ``kind``; ``where``
+    (``"thresholds[2]"``) locates errors.
+    """
+
+
+@hookspec
+def register_compensation_kinds(register: Callable[[str, CompensationFactory], None]) -> None:
+    """Provide compensation kinds: ``register(kind, factory)``.
+
+    ``factory(table, where, currency)`` builds a
+    :class:`~pxr.compensation.CompensationPolicy` from a compensation table
+    whose ``kind`` is ``kind``.
+    """
+
+
+@hookspec
+def breach_opened(breach: Breach) -> None:
+    """A threshold was crossed for a subject for the first time."""
+
+
+@hookspec
+def breach_escalated(breach: Breach, previous: Severity) -> None:
+    """An open breach reached a higher severity than ``previous``."""
+
+
+@hookspec
+def breach_resolved(breach: Breach) -> None:
+    """The host resolved a breach."""
+
+
+@hookspec
+def compensation_issued(breach: Breach, compensation: Compensation) -> None:
+    """A compensation was recorded (once, ever, per tier and kind)."""
+
+
+@hookspec
+def escalate(breach: Breach, compensation: Compensation, customer: Customer) -> None:
+    """A person (or an ADR body) must take over: open a ticket in your helpdesk.
+
+    Called for ``contact`` compensations: ``compensation.team``,
+    ``.priority`` and ``.due_at`` say who, how urgently and by when.
+    """
+
+
+@hookspec
+def before_send(message: Message, customer: Customer) -> Any:
+    """Amend or veto a message before it enters the outbox.
+
+    Return ``None`` to leave it, a new :class:`~pxr.model.Message` to amend
+    it (the next plugin sees the amended one), or a string to veto it — the
+    string is the reason shown in the ``suppressed`` action. Called inside
+    the engine's transaction: do not send anything from here.
+    """
+
+
+@hookspec
+def delivery_result(entry: OutboxEntry, result: DeliveryResult) -> None:
+    """A send was attempted from the outbox; ``result`` says what happened."""
