@@ -89,7 +89,17 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     # type: (required, optional)
     "customer": (
         {"id"},
-        {"name", "locale", "timezone", "phone", "email", "messenger", "channels", "opt_out"},
+        {
+            "name",
+            "locale",
+            "timezone",
+            "phone",
+            "email",
+            "messenger",
+            "contacts",
+            "channels",
+            "opt_out",
+        },
     ),
     "signal": ({"customer", "subject", "metric", "value", "at"}, {"context"}),
     "resolved": ({"subject", "at"}, {"threshold"}),

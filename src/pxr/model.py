@@ -117,6 +117,20 @@ def _names_set(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
+def _contacts(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise ValidationError("customer.contacts", "expected an object of channel: address")
+    return MappingProxyType(dict(value))
+
+
+def _masked_contacts(value: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{k!r}: {mask_address(v)!r}" for k, v in value.items()) + "}"
+
+
 def _customer_locale(value: object) -> str:
     return normalize_locale(value, "customer.locale")
 
@@ -126,7 +140,8 @@ class Customer:
     """Someone pxr may contact: who they are and how to reach them.
 
     ``channels`` is the customer's own preference order (empty: the policy's
-    default); ``opt_out`` names channels they refused.
+    default); ``opt_out`` names channels they refused. ``contacts`` holds
+    addresses for plugin channels (``{"webhook": "U024BE7LH"}``).
     """
 
     id: str = attrs.field(validator=_nonempty_str("customer.id"))
@@ -141,6 +156,9 @@ class Customer:
     )
     messenger: str | None = attrs.field(
         default=None, repr=mask_address, validator=_optional_str("customer.messenger")
+    )
+    contacts: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_contacts, repr=_masked_contacts, hash=False
     )
     channels: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
     opt_out: frozenset[str] = attrs.field(default=frozenset(), converter=_names_set)

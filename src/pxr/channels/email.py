@@ -38,7 +38,6 @@ def build_email(message: Message, sender: str, sender_name: str | None = None) -
     mail["Subject"] = message.title or ""
     mail["Date"] = format_datetime(message.send_at)
     mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    mail["Content-Language"] = message.locale.replace("_", "-")
     mail.set_content(message.text, charset="utf-8")
     paragraphs = "".join(
         f"<p>{html.escape(part)}</p>" for part in message.text.split("\n\n") if part.strip()
@@ -49,6 +48,8 @@ def build_email(message: Message, sender: str, sender_name: str | None = None) -
         subtype="html",
         charset="utf-8",
     )
+    # After the content: set_content() drops every Content-* header already set.
+    mail["Content-Language"] = message.locale.replace("_", "-")
     return mail
 
 

@@ -1,0 +1,479 @@
+"""The built-in channels and transports, against real servers on loopback."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from pxr import Customer
+from pxr.channels import AddressRefused, DeliveryStatus
+from pxr.channels.builtin import Email, Messenger, Sms
+from pxr.channels.email import SmtpEmail, smtp_notifier
+from pxr.channels.messenger import MessengerSendApi, messenger_notifier
+from pxr.channels.sms import TwilioSms, twilio_notifier
+from pxr.errors import ValidationError
+from pxr.model import Message
+from pxr.testing import ChannelContract, NotifierContract, message_for
+
+from .servers import (
+    MESSENGER_TOKEN,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    FakeProvider,
+    basic_auth,
+    fake_provider,
+    messenger_error,
+    messenger_ok,
+    twilio_error,
+    twilio_ok,
+)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the kernel just handed it out)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def closed_port() -> str:
+    """A loopback URL nobody listens on: a provider outage."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+# ------------------------------------------------------------------ SMS
+
+
+class TestSmsChannel(ChannelContract):
+    @pytest.fixture
+    def channel(self) -> Sms:
+        return Sms()
+
+    @pytest.fixture
+    def reachable(self) -> Customer:
+        return Customer(id="c", locale="pl-PL", phone="512 345 678")
+
+    @pytest.fixture
+    def unreachable(self) -> Customer:
+        return Customer(id="c", locale="ro-RO", phone="021 123 4567")  # a Bucharest landline
+
+
+@pytest.mark.parametrize(
+    ("locale", "phone", "e164"),
+    [
+        ("pl-PL", "512 345 678", "+48512345678"),
+        ("pl", "512 345 678", "+48512345678"),  # region from the language's likely territory
+        ("bg-BG", "0888 123 456", "+359888123456"),
+        ("nl-NL", "06 12345678", "+31612345678"),
+        ("ro-RO", "0712 034 567", "+40712034567"),
+        ("nl-NL", "0048 512 345 678", "+48512345678"),
+        ("en-GB", "+48 512 345 678", "+48512345678"),
+    ],
+)
+def test_phone_numbers_become_e164(locale: str, phone: str, e164: str) -> None:
+    assert Sms().address_for(Customer(id="c", locale=locale, phone=phone)) == e164
+
+
+@pytest.mark.parametrize(
+    ("locale", "phone", "reason"),
+    [
+        ("pl-PL", "+48123456789", "not a mobile number"),  # fixed line
+        ("pl-PL", "0512345678", "not a valid phone number"),  # PL has no trunk 0
+        ("pl-PL", "hello", "not a phone number"),
+    ],
+)
+def test_unusable_numbers_are_refused_with_a_reason(locale: str, phone: str, reason: str) -> None:
+    with pytest.raises(AddressRefused, match=reason) as caught:
+        Sms().address_for(Customer(id="c", locale=locale, phone=phone))
+    assert phone not in str(caught.value)
+
+
+def test_sms_shape_normalizes_babel_spaces_and_counts_segments() -> None:
+    shaped = Sms().shape(message_for("sms", "+31612345678", "Wij betalen € 25,00 terug."))
+    assert shaped.text == "Wij betalen € 25,00 terug."
+    assert shaped.encoding == "GSM-7"
+    assert shaped.segments == 1
+    assert shaped.title is None
+    polish = Sms().shape(message_for("sms", "+48512345678", "Przepraszamy, paczka się spóźnia."))
+    assert polish.encoding == "UCS-2"
+
+
+class TestTwilio(NotifierContract):
+    @pytest.fixture
+    def provider(self) -> Iterator[FakeProvider]:
+        with fake_provider(twilio_ok()) as provider:
+            yield provider
+
+    @pytest.fixture
+    def notifier(self, provider: FakeProvider) -> TwilioSms:
+        return TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=provider.url)
+
+    @pytest.fixture
+    def outage_notifier(self) -> TwilioSms:
+        return TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=closed_port())
+
+    @pytest.fixture
+    def good_message(self) -> Message:
+        return message_for("sms", "+48512345678")
+
+    @pytest.fixture
+    def refused_message(self, provider: FakeProvider) -> Message:
+        provider.script.append(twilio_error(21211))
+        return message_for("sms", "+48512345679")
+
+    @pytest.fixture
+    def secrets(self) -> list[str]:
+        return [TWILIO_TOKEN]
+
+
+def test_twilio_request_shape(provider_twilio: FakeProvider) -> None:
+    notifier = TwilioSms(
+        TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=provider_twilio.url
+    )
+    result = notifier.send(message_for("sms", "+48512345678", "Przepraszamy"))
+    assert result.status is DeliveryStatus.SENT
+    assert result.provider_id == f"SM{1:032d}"
+    (request,) = provider_twilio.requests
+    assert request.path == f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert basic_auth(request) == (TWILIO_SID, TWILIO_TOKEN)
+    assert request.form() == {"To": "+48512345678", "Body": "Przepraszamy", "From": "+48500000000"}
+
+
+@pytest.fixture
+def provider_twilio() -> Iterator[FakeProvider]:
+    with fake_provider(twilio_ok()) as provider:
+        yield provider
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (twilio_error(21211), DeliveryStatus.PERMANENT),
+        (twilio_error(21614), DeliveryStatus.PERMANENT),
+        (twilio_error(21610), DeliveryStatus.PERMANENT),  # the customer replied STOP
+        (twilio_error(20429, 429), DeliveryStatus.TRANSIENT),
+        (twilio_error(20500, 500), DeliveryStatus.TRANSIENT),
+        (twilio_error(20003, 401), DeliveryStatus.TRANSIENT),  # our credentials, not their number
+    ],
+)
+def test_twilio_errors_map_to_permanent_or_transient(
+    provider_twilio: FakeProvider, answer: tuple[int, dict[str, Any]], status: DeliveryStatus
+) -> None:
+    provider_twilio.script.append(answer)
+    notifier = TwilioSms(
+        TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=provider_twilio.url
+    )
+    result = notifier.send(message_for("sms", "+48512345678"))
+    assert result.status is status
+    assert str(answer[1]["code"]) in (result.detail or "") or answer[0] in (401, 429, 500)
+
+
+def test_twilio_settings_take_the_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PXR_TEST_TWILIO", TWILIO_TOKEN)
+    notifier = twilio_notifier(
+        {
+            "transport": "twilio",
+            "account_sid": TWILIO_SID,
+            "auth_token_env": "PXR_TEST_TWILIO",
+            "from": "+48500000000",
+        }
+    )
+    assert notifier.auth_token == TWILIO_TOKEN
+    assert TWILIO_TOKEN not in repr(notifier)
+    with pytest.raises(ValidationError, match="PXR_TEST_MISSING is not set") as caught:
+        twilio_notifier(
+            {
+                "account_sid": TWILIO_SID,
+                "auth_token_env": "PXR_TEST_MISSING",
+                "from": "+48500000000",
+            }
+        )
+    assert caught.value.where == "sms.auth_token_env"
+    with pytest.raises(ValidationError, match="unknown setting"):
+        twilio_notifier({"account_sid": TWILIO_SID, "auth_token": "x", "form": "+48500000000"})
+
+
+# ------------------------------------------------------------------ Messenger
+
+
+class TestMessengerChannel(ChannelContract):
+    @pytest.fixture
+    def channel(self) -> Messenger:
+        return Messenger()
+
+    @pytest.fixture
+    def reachable(self) -> Customer:
+        return Customer(id="c", messenger="2718281828459045")
+
+    @pytest.fixture
+    def unreachable(self) -> Customer:
+        return Customer(id="c", messenger="anna.kowalska")
+
+
+@pytest.fixture
+def provider_messenger() -> Iterator[FakeProvider]:
+    with fake_provider(messenger_ok()) as provider:
+        yield provider
+
+
+class TestMessengerSendApi(NotifierContract):
+    @pytest.fixture
+    def notifier(self, provider_messenger: FakeProvider) -> MessengerSendApi:
+        return MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=provider_messenger.url)
+
+    @pytest.fixture
+    def outage_notifier(self) -> MessengerSendApi:
+        return MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=closed_port())
+
+    @pytest.fixture
+    def good_message(self) -> Message:
+        return message_for("messenger", "2718281828459045")
+
+    @pytest.fixture
+    def refused_message(self, provider_messenger: FakeProvider) -> Message:
+        provider_messenger.script.append(
+            messenger_error(551, 1545041, "(#551) This person isn't available right now.")
+        )
+        return message_for("messenger", "3141592653589793")
+
+    @pytest.fixture
+    def secrets(self) -> list[str]:
+        return [MESSENGER_TOKEN]
+
+
+def test_messenger_request_shape(provider_messenger: FakeProvider) -> None:
+    notifier = MessengerSendApi(
+        "1234567890", MESSENGER_TOKEN, tag="CONFIRMED_EVENT_UPDATE", base_url=provider_messenger.url
+    )
+    result = notifier.send(message_for("messenger", "2718281828459045", "Вашият полет закъснява."))
+    assert result.status is DeliveryStatus.SENT
+    (request,) = provider_messenger.requests
+    assert request.path == "/v25.0/1234567890/messages"
+    assert request.query["access_token"] == [MESSENGER_TOKEN]
+    assert request.json() == {
+        "recipient": {"id": "2718281828459045"},
+        "messaging_type": "MESSAGE_TAG",
+        "tag": "CONFIRMED_EVENT_UPDATE",
+        "message": {"text": "Вашият полет закъснява."},
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (
+            messenger_error(551, 1545041, "This person isn't available right now."),
+            DeliveryStatus.PERMANENT,
+        ),
+        (messenger_error(100, 2018001, "No matching user found"), DeliveryStatus.PERMANENT),
+        (
+            messenger_error(10, 2018278, "This message is sent outside of allowed window."),
+            DeliveryStatus.PERMANENT,
+        ),
+        (
+            messenger_error(613, None, "Calls to this api have exceeded the rate limit."),
+            DeliveryStatus.TRANSIENT,
+        ),
+        (messenger_error(190, None, "Error validating access token"), DeliveryStatus.TRANSIENT),
+        ((500, {}), DeliveryStatus.TRANSIENT),
+    ],
+)
+def test_messenger_errors_map(
+    provider_messenger: FakeProvider, answer: tuple[int, dict[str, Any]], status: DeliveryStatus
+) -> None:
+    provider_messenger.script.append(answer)
+    notifier = MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=provider_messenger.url)
+    assert notifier.send(message_for("messenger", "2718281828459045")).status is status
+
+
+def test_messenger_refuses_an_unknown_tag() -> None:
+    with pytest.raises(ValidationError, match="expected one of"):
+        messenger_notifier({"page_id": "1", "access_token": "t", "tag": "PROMOTION"})
+
+
+# ------------------------------------------------------------------ e-mail
+
+
+class TestEmailChannel(ChannelContract):
+    @pytest.fixture
+    def channel(self) -> Email:
+        return Email()
+
+    @pytest.fixture
+    def reachable(self) -> Customer:
+        return Customer(id="c", email="anna@example.pl")
+
+    @pytest.fixture
+    def unreachable(self) -> Customer:
+        return Customer(id="c", email="anna at example")
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and refuses one address."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[Envelope, EmailMessage]] = []
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append((envelope, parsed))
+        return "250 Message accepted"
+
+
+SMTP_PASSWORD = "smtp-secret-password-42"
+
+
+def authenticate(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword)
+        and data.login == b"care"
+        and data.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def smtp_server(ca: trustme.CA) -> Iterator[tuple[Inbox, int, ssl.SSLContext]]:
+    """A real SMTP server on loopback that requires STARTTLS and login."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="localhost",
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+        # smtplib falls back from PLAIN to LOGIN after a refusal, and aiosmtpd's
+        # LOGIN then waits for a reply that never comes; offer PLAIN alone.
+        auth_exclude_mechanism=["LOGIN"],
+    )
+    controller.start()
+    try:
+        yield inbox, controller.port, client_context
+    finally:
+        controller.stop()
+
+
+def smtp(port: int, context: ssl.SSLContext, password: str = SMTP_PASSWORD) -> SmtpEmail:
+    return SmtpEmail(
+        host="127.0.0.1",
+        port=port,
+        sender="care@example.com",
+        sender_name="Obsługa klienta",
+        username="care",
+        password=password,
+        ssl_context=context,
+    )
+
+
+class TestSmtp(NotifierContract):
+    server_loggers = ("mail.log",)  # aiosmtpd's own log of the test server
+
+    @pytest.fixture
+    def notifier(self, smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> SmtpEmail:
+        _, port, context = smtp_server
+        return smtp(port, context)
+
+    @pytest.fixture
+    def outage_notifier(self, smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> SmtpEmail:
+        return smtp(free_port(), smtp_server[2])
+
+    @pytest.fixture
+    def good_message(self) -> Message:
+        return message_for("email", "anna@example.pl")
+
+    @pytest.fixture
+    def refused_message(self) -> Message:
+        return message_for("email", "gone@example.pl")
+
+    @pytest.fixture
+    def secrets(self) -> list[str]:
+        return [SMTP_PASSWORD]
+
+
+def test_email_is_a_proper_mime_message(smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> None:
+    inbox, port, context = smtp_server
+    message = Message(
+        channel="email",
+        to="ivan@example.bg",
+        locale="bg_BG",
+        title="Съжаляваме за поръчка BG-2001",
+        text="Съжаляваме: <b>BG-2001</b> закъснява с 1 ден и 6 часа.\n\nВъзстановихме 8,99 €.",
+        send_at=message_for("email", "x").send_at,
+        purpose="notice",
+    )
+    result = smtp(port, context).send(message)
+    assert result.status is DeliveryStatus.SENT
+    ((envelope, mail),) = inbox.received
+    assert envelope.rcpt_tos == ["ivan@example.bg"]
+    assert mail["Subject"] == "Съжаляваме за поръчка BG-2001"
+    assert mail["Content-Language"] == "bg-BG"
+    assert mail["Message-ID"] == result.provider_id
+    assert mail["Message-ID"].endswith("@example.com>")
+    assert mail["Date"].datetime == message.send_at
+    assert mail["From"].addresses[0].display_name == "Obsługa klienta"
+    assert mail.get_content_type() == "multipart/alternative"
+    plain = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert plain.get_content().strip().startswith("Съжаляваме: <b>BG-2001</b>")
+    html_text = html.get_content()
+    assert "&lt;b&gt;BG-2001&lt;/b&gt;" in html_text  # values are escaped, not markup
+    assert '<html lang="bg-BG">' in html_text
+    assert html_text.count("<p>") == 2
+
+
+def test_wrong_password_is_transient(smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> None:
+    _, port, context = smtp_server
+    result = smtp(port, context, password="wrong").send(message_for("email", "anna@example.pl"))
+    assert result.status is DeliveryStatus.TRANSIENT
+    assert "login refused" in (result.detail or "")
+
+
+def test_smtp_settings() -> None:
+    notifier = smtp_notifier(
+        {"host": "smtp.example.com", "from": "care@example.com", "security": "tls"}
+    )
+    assert notifier.port == 465
+    with pytest.raises(ValidationError, match="starttls, tls or none"):
+        smtp_notifier({"host": "h", "from": "f", "security": "ssl3"})
