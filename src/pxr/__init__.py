@@ -17,6 +17,7 @@ from pxr.errors import (
     UnknownKindError,
     ValidationError,
 )
+from pxr.hookspecs import hookimpl
 from pxr.ledger import Ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
@@ -59,5 +60,6 @@ __all__ = [
     "UnknownKindError",
     "ValidationError",
     "__version__",
+    "hookimpl",
     "load_policy",
 ]

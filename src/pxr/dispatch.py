@@ -11,7 +11,8 @@ until ``max_attempts``, then dead-lettered; a permanent one (the address
 will not work) moves the message to the customer's next channel.
 
 Grouping: due messages for one customer on one channel, due within
-``group_window`` of each other, go out as one message, not three.
+``group_window`` of the first, go out as one message, not three (a zero
+window turns grouping off).
 """
 
 from __future__ import annotations
@@ -92,7 +93,11 @@ class Dispatcher:
             key = (entry.customer, entry.message.channel, entry.message.to)
             runs = groups.setdefault(key, [])
             first = runs[-1][0] if runs else None
-            if first is not None and entry.message.send_at - first.message.send_at <= window:
+            if (
+                first is not None
+                and window
+                and entry.message.send_at - first.message.send_at <= window
+            ):
                 runs[-1].append(entry)
             else:
                 runs.append([entry])

@@ -57,7 +57,7 @@ class Plugins:
         self.manager = pluggy.PluginManager("pxr")
         self.manager.add_hookspecs(hookspecs)
         self.origins: dict[str, str] = {}
-        self.broken: dict[str, str] = {}
+        self._broken: dict[str, str] = {}
         if load_builtins:
             from pxr import builtins  # noqa: PLC0415
 
@@ -87,8 +87,14 @@ class Plugins:
         return registered
 
     def _report(self, name: str, problem: str) -> None:
-        self.broken[name] = problem
+        self._broken[name] = problem
         log.warning("pxr plugin %r %s", name, problem)
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """Plugins that failed, by name, with what went wrong (registries built first)."""
+        _ = self.registry
+        return dict(self._broken)
 
     @property
     def registry(self) -> Registry:
@@ -109,7 +115,7 @@ class Plugins:
         for hook, add in adders.items():
             for impl in self.impls(hook):
                 name = impl.plugin_name
-                if name in self.broken:
+                if name in self._broken:
                     continue
 
                 def register(
@@ -117,15 +123,17 @@ class Plugins:
                 ) -> None:
                     _add(*args, origin=_name)
 
+                before = registry.snapshot()
                 try:
                     impl.function(register=register)
                 except Exception as error:  # noqa: BLE001 - a broken plugin must not stop pxr
+                    registry.restore(before)  # nothing of a failed registration stays
                     self._report(name, f"failed in {hook}: {type(error).__name__}: {error}")
         return registry
 
     def impls(self, hook: str) -> list[pluggy.HookImpl]:
-        """The plugins implementing ``hook``, in registration order (pluggy's is reversed)."""
-        return list(reversed(getattr(self.manager.hook, hook).get_hookimpls()))
+        """The plugins implementing ``hook``, in registration order."""
+        return list(getattr(self.manager.hook, hook).get_hookimpls())
 
     def call(self, hook: str, **kwargs: Any) -> None:
         """Call a lifecycle hook on every plugin; a failing plugin is reported and skipped."""
@@ -162,10 +170,10 @@ class Plugins:
                     origin=self.origins.get(name, "registered"),
                     provides=tuple(sorted(provided.get(name, ()))),
                     hooks=hooks,
-                    error=self.broken.get(name),
+                    error=self._broken.get(name),
                 )
             )
-        for name, problem in self.broken.items():
+        for name, problem in self._broken.items():
             if not any(info.name == name for info in out):
                 out.append(PluginInfo(name=name, origin="entry point", error=problem))
         return out

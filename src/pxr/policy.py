@@ -175,18 +175,19 @@ _RECOVERY_KEYS = {
     "limits",
     "delivery",
 }
+#: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
     "name",
     "kind",
     "stage",
     "metric",
     "unit",
-    "above",
-    "below",
     "compensation",
     "holdout",
     "description",
 }
+#: Keys the built-in kind adds; a plugin's kind checks its own.
+_TIERED_KEYS = {"above", "below"}
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -283,14 +284,15 @@ def _compensation(raw: object, where: str, currency: str, registry: Registry) ->
 def _rule(
     config: Mapping[str, Any], where: str, currency: str, registry: Registry, stages: set[str]
 ) -> Rule:
-    _unknown(config, _THRESHOLD_KEYS, where)
+    kind = config.get("kind", "tiered")
+    if kind == "tiered":
+        _unknown(config, _THRESHOLD_KEYS | _TIERED_KEYS, where)
     for key in ("name", "metric"):
         if not isinstance(config.get(key), str) or not config[key].strip():
             raise ValidationError(f"{where}.{key}", "required, a non-empty string")
     stage = config.get("stage")
     if stage is not None and stages and stage not in stages:
         raise ValidationError(f"{where}.stage", f"{stage!r} is not one of the [[stages]]")
-    kind = config.get("kind", "tiered")
     factory = registry.threshold_kinds.get(kind)
     if factory is None:
         raise UnknownKindError(f"{where}.kind", f"unknown threshold kind {kind!r}")

@@ -40,6 +40,26 @@ class Registry:
     catalogs: list[tuple[str, Path]] = attrs.field(factory=list)
     origins: dict[tuple[str, str], str] = attrs.field(factory=dict)
 
+    def snapshot(self) -> Registry:
+        """A copy to :meth:`restore` if a plugin's registration fails half-way."""
+        return Registry(
+            dict(self.compensation_kinds),
+            dict(self.threshold_kinds),
+            dict(self.channels),
+            dict(self.notifiers),
+            list(self.catalogs),
+            dict(self.origins),
+        )
+
+    def restore(self, snapshot: Registry) -> None:
+        """Go back to ``snapshot``."""
+        self.compensation_kinds = snapshot.compensation_kinds
+        self.threshold_kinds = snapshot.threshold_kinds
+        self.channels = snapshot.channels
+        self.notifiers = snapshot.notifiers
+        self.catalogs = snapshot.catalogs
+        self.origins = snapshot.origins
+
     def _claim(self, what: str, name: str, origin: str) -> None:
         if (what, name) in self.origins:
             raise DuplicateName(

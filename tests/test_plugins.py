@@ -1,0 +1,429 @@
+"""Plugins: hooks, entry points, broken plugins, and the example package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from pxr import Compensation, Customer, MemoryLedger, Money, Recovery, Signal, hookimpl, hookspecs
+from pxr.channels import Channel, Notifier
+from pxr.compensation import CompensationFactory, CompensationRequest
+from pxr.model import Message, MessageQueued, Suppressed
+from pxr.plugins import Plugins
+from pxr.policy import parse_policy
+from pxr.testing import ChannelContract, NotifierContract, message_for
+
+from .conftest import ANNA, PARCEL, at
+from .servers import FakeProvider, fake_provider
+
+pxr_webhook = pytest.importorskip(
+    "pxr_webhook",
+    reason="the example plugin is installed by the README's test command: "
+    "pip install -e examples/pxr-webhook",
+)
+
+
+def plugins_with(*extra: object) -> Plugins:
+    """Built-ins plus ``extra``, without whatever else is installed."""
+    plugins = Plugins(load_entry_points=False)
+    for plugin in extra:
+        plugins.add(plugin, name=getattr(plugin, "__name__", None), origin="test")
+    return plugins
+
+
+def late(subject: str = "A", **context: Any) -> Signal:
+    return Signal(
+        customer="c-anna",
+        subject=subject,
+        metric="delivery_delay",
+        value=26,
+        at=at(),
+        context={"order_total": "100.00", **context},
+    )
+
+
+class Recorder:
+    """A plugin that records every lifecycle hook."""
+
+    __name__ = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def breach_opened(self, breach: Any) -> None:
+        self.calls.append(("breach_opened", breach.subject))
+
+    @hookimpl
+    def breach_escalated(self, breach: Any, previous: Any) -> None:
+        self.calls.append(("breach_escalated", (breach.subject, str(previous))))
+
+    @hookimpl
+    def breach_resolved(self, breach: Any) -> None:
+        self.calls.append(("breach_resolved", breach.subject))
+
+    @hookimpl
+    def compensation_issued(self, breach: Any, compensation: Compensation) -> None:
+        self.calls.append(("compensation_issued", compensation.kind))
+
+    @hookimpl
+    def escalate(self, breach: Any, compensation: Compensation, customer: Customer) -> None:
+        self.calls.append(("escalate", (compensation.team, compensation.priority, customer.id)))
+
+    @hookimpl
+    def delivery_result(self, entry: Any, result: Any) -> None:
+        self.calls.append(("delivery_result", result.status.value))
+
+
+def recovery_with(plugins: Plugins, text: str = PARCEL) -> Recovery:
+    policy = parse_policy(tomllib.loads(text), plugins.registry)
+    return Recovery(policy, MemoryLedger(), plugins=plugins, customers=[ANNA])
+
+
+def test_lifecycle_hooks_run_after_the_step_commits() -> None:
+    recorder = Recorder()
+    recovery = recovery_with(
+        plugins_with(recorder),
+        PARCEL.replace(
+            'compensation.minor = { kind = "apology" }',
+            'compensation.minor = { kind = "refund", percent = 5 }',
+        ),
+    )
+    recovery.observe(attrs.evolve(late(), value=2))
+    recovery.observe(late())
+    recovery.resolve("A", at(4))
+    assert recorder.calls == [
+        ("breach_opened", "A"),
+        ("compensation_issued", "refund"),
+        ("breach_escalated", ("A", "minor")),
+        ("compensation_issued", "refund"),
+        ("breach_resolved", "A"),
+    ]
+
+
+def test_no_hook_for_a_step_that_was_rolled_back() -> None:
+    recorder = Recorder()
+    recovery = recovery_with(plugins_with(recorder))
+    bad = attrs.evolve(late("X"), context={})  # the refund has no order_total
+    recovery.observe_many([late("A"), bad, late("B")], on_error=lambda s, e: None)
+    assert [c for c in recorder.calls if c[0] == "breach_opened"] == [
+        ("breach_opened", "A"),
+        ("breach_opened", "B"),
+    ]
+
+
+def test_escalate_hands_a_follow_up_task_to_the_host() -> None:
+    recorder = Recorder()
+    text = """
+    [[thresholds]]
+    name = "survey-low"
+    metric = "survey_score"
+    below = { major = 3 }
+    compensation.major = { kind = "contact", within = "24h", team = "care" }
+    """
+    recovery = recovery_with(plugins_with(recorder), text)
+    recovery.observe(
+        Signal(
+            customer="c-anna",
+            subject="S1",
+            metric="survey_score",
+            value=1,
+            at=at(),
+            context={"comment": "Nobody called back."},
+        )
+    )
+    assert ("escalate", ("care", 1, "c-anna")) in recorder.calls
+
+
+def test_a_failing_plugin_is_reported_and_the_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken:
+        __name__ = "broken"
+
+        @hookimpl
+        def breach_opened(self, breach: Any) -> None:
+            raise RuntimeError(f"boom for {breach.customer}")
+
+    recorder = Recorder()
+    plugins = plugins_with(Broken(), recorder)
+    recovery = recovery_with(plugins)
+    actions = recovery.observe(late())
+    assert any(isinstance(a, MessageQueued) for a in actions)
+    assert ("breach_opened", "A") in recorder.calls
+    assert plugins.broken["broken"] == "failed in breach_opened: RuntimeError"
+    assert "broken" in caplog.text
+    assert "c-anna" not in caplog.text  # the arguments (personal data) are never logged
+
+
+def test_a_plugin_whose_register_hook_raises_is_skipped_by_name() -> None:
+    class Bad:
+        __name__ = "bad-channels"
+
+        @hookimpl
+        def register_channels(self, register: Callable[[Channel], None]) -> None:
+            raise ImportError("no module named 'slack_sdk'")
+
+    plugins = plugins_with(Bad())
+    assert "sms" in plugins.registry.channels
+    assert plugins.broken["bad-channels"].startswith("failed in register_channels: ImportError")
+    (info,) = [i for i in plugins.describe() if i.name == "bad-channels"]
+    assert info.error is not None
+
+
+def test_a_name_clash_is_an_error_against_the_second_plugin() -> None:
+    class Clash:
+        __name__ = "clash"
+
+        @hookimpl
+        def register_channels(self, register: Callable[[Channel], None]) -> None:
+            register(pxr_webhook.WebhookChannel(name="sms"))
+
+    plugins = plugins_with(Clash())
+    assert "already registered by plugin 'pxr'" in plugins.broken["clash"]
+    assert type(plugins.registry.channels["sms"]).__name__ == "Sms"
+
+
+@attrs.frozen
+class Cake:
+    """A custom compensation kind: a cake, worth ``value``."""
+
+    value: Money
+    kind: str = "cake"
+    statutory: bool = False
+
+    def compensate(self, request: CompensationRequest) -> Compensation:
+        return Compensation(kind=self.kind, amount=self.value, item="a cake")
+
+
+class Bakery:
+    __name__ = "bakery"
+
+    @hookimpl
+    def register_compensation_kinds(
+        self, register: Callable[[str, CompensationFactory], None]
+    ) -> None:
+        def factory(config: Mapping[str, Any], where: str, currency: str) -> Cake:
+            return Cake(Money(Decimal(str(config.get("value", "30"))), currency))
+
+        register("cake", factory)
+
+
+def test_a_plugin_compensation_kind_is_usable_by_name_in_a_policy() -> None:
+    text = PARCEL.replace('kind = "apology"', 'kind = "cake", value = "35.00"')
+    recovery = recovery_with(plugins_with(Bakery()), text)
+    actions = recovery.observe(attrs.evolve(late(), value=2))
+    (issued,) = [a for a in actions if a.action == "compensation"]
+    assert issued.to_dict()["kind"] == "cake"
+    assert issued.to_dict()["amount"] == "35.00"
+
+
+def test_before_send_can_amend_and_veto() -> None:
+    class Signature:
+        __name__ = "signature"
+
+        @hookimpl
+        def before_send(self, message: Message, customer: Customer) -> Message:
+            return attrs.evolve(message, text=message.text + " — Anna from Care")
+
+    class Veto:
+        __name__ = "do-not-disturb"
+
+        @hookimpl
+        def before_send(self, message: Message, customer: Customer) -> str | None:
+            return "customer is in hospital" if message.purpose == "resolution" else None
+
+    recovery = recovery_with(plugins_with(Signature(), Veto()))
+    (queued,) = [a for a in recovery.observe(late()) if isinstance(a, MessageQueued)]
+    assert queued.message.text.endswith("— Anna from Care")
+    assert queued.message.segments is not None  # reshaped after the amendment
+    (vetoed,) = [a for a in recovery.resolve("A", at(4)) if isinstance(a, Suppressed)]
+    assert vetoed.reason == "vetoed by do-not-disturb: customer is in hospital"
+
+
+def test_a_plugin_threshold_kind_is_usable_by_name_in_a_policy() -> None:
+    """register_threshold_kinds: a 'between' kind, built from its own table."""
+
+    @attrs.frozen
+    class Between:
+        name: str
+        metric: str
+        low: float
+        high: float
+        stage: str | None = None
+        unit: str | None = None
+
+        def evaluate(self, value: Any) -> Any:
+            from pxr import Severity  # noqa: PLC0415
+
+            return Severity.MAJOR if not self.low <= float(value) <= self.high else None
+
+    class Band:
+        __name__ = "band"
+
+        @hookimpl
+        def register_threshold_kinds(self, register: Callable[[str, Any], None]) -> None:
+            register(
+                "between",
+                lambda table, where: Between(table["name"], table["metric"], *table["range"]),
+            )
+
+    text = """
+    [[thresholds]]
+    name = "fridge"
+    kind = "between"
+    metric = "temperature"
+    range = [2, 8]
+    compensation.major = { kind = "apology" }
+    """
+    plugins = plugins_with(Band())
+    policy = parse_policy(tomllib.loads(textwrap.dedent(text)), plugins.registry)
+    recovery = Recovery(policy, MemoryLedger(), plugins=plugins, customers=[ANNA])
+    reading = Signal(customer="c-anna", subject="fridge-7", metric="temperature", value=12, at=at())
+    assert [a.action for a in recovery.observe(reading)] == ["breach", "compensation", "message"]
+    assert recovery.observe(attrs.evolve(reading, subject="fridge-8", value=5)) == ()
+
+
+def test_register_catalogs_adds_a_domain_after_pxr_own(tmp_path: Path) -> None:
+    class Brand:
+        __name__ = "brand"
+
+        @hookimpl
+        def register_catalogs(self, register: Callable[[str, Path], None]) -> None:
+            register("acme", tmp_path)
+
+    plugins = plugins_with(Brand())
+    assert [domain for domain, _ in plugins.registry.catalogs] == ["pxr", "acme"]
+    (info,) = [i for i in plugins.describe() if i.name == "brand"]
+    assert info.provides == ("catalog acme",)
+
+
+def test_register_notifiers_makes_a_transport_usable_in_a_transports_file(tmp_path: Path) -> None:
+    from pxr.testing import RecordingNotifier  # noqa: PLC0415
+    from pxr.transports import load_transports  # noqa: PLC0415
+
+    class Carrier:
+        __name__ = "carrier"
+
+        @hookimpl
+        def register_notifiers(self, register: Callable[[str, Any], None]) -> None:
+            register("recording", lambda settings: RecordingNotifier(str(settings["channel"])))
+
+    transports = tmp_path / "transports.toml"
+    transports.write_text('[sms]\ntransport = "recording"\nchannel = "sms"\n', encoding="utf-8")
+    notifiers = load_transports(transports, plugins_with(Carrier()).registry)
+    assert isinstance(notifiers["sms"], RecordingNotifier)
+
+
+def test_delivery_result_reaches_plugins() -> None:
+    recorder = Recorder()
+    from pxr.testing import RecordingNotifier  # noqa: PLC0415
+
+    recovery = recovery_with(plugins_with(recorder))
+    recovery.notifiers["sms"] = RecordingNotifier("sms")
+    recovery.observe(late())
+    recovery.dispatch_pending(at(3))
+    assert ("delivery_result", "sent") in recorder.calls
+
+
+def test_every_hook_is_documented_and_tested() -> None:
+    """A hook with no docstring, or no test here that uses it, fails this test."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    hooks = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "pxr_spec")]
+    assert len(hooks) == 12
+    for name in hooks:
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
+        assert f"def {name}(" in source, f"{name} has no test"
+
+
+# ------------------------------------------------------------------ the example package
+
+
+def test_the_installed_example_plugin_is_listed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pxr", "plugins"], capture_output=True, text=True, check=True
+    )
+    assert "webhook  (pxr-webhook 0.1.0)" in result.stdout
+    assert "    channel webhook" in result.stdout
+    assert "    transport webhook" in result.stdout
+
+
+class TestWebhookChannel(ChannelContract):
+    @pytest.fixture
+    def channel(self) -> Channel:
+        return pxr_webhook.WebhookChannel()  # type: ignore[no-any-return]
+
+    @pytest.fixture
+    def reachable(self) -> Customer:
+        return Customer(id="c", contacts={"webhook": "U024BE7LH"})
+
+    @pytest.fixture
+    def unreachable(self) -> Customer:
+        return Customer(id="c", contacts={"webhook": "anna kowalska"})
+
+
+WEBHOOK_TOKEN = "webhook-bearer-token-123"
+
+
+@pytest.fixture
+def hook_server() -> Iterator[FakeProvider]:
+    with fake_provider((200, {"ok": True})) as provider:
+        yield provider
+
+
+class TestWebhookNotifier(NotifierContract):
+    @pytest.fixture
+    def notifier(self, hook_server: FakeProvider) -> Notifier:
+        return pxr_webhook.WebhookNotifier(f"{hook_server.url}/hook", WEBHOOK_TOKEN)  # type: ignore[no-any-return]
+
+    @pytest.fixture
+    def outage_notifier(self) -> Notifier:
+        return pxr_webhook.WebhookNotifier("http://127.0.0.1:9/hook", WEBHOOK_TOKEN, timeout=2)  # type: ignore[no-any-return]
+
+    @pytest.fixture
+    def good_message(self) -> Message:
+        return message_for("webhook", "U024BE7LH")
+
+    @pytest.fixture
+    def refused_message(self, hook_server: FakeProvider) -> Message:
+        hook_server.script.append((404, {"error": "no such user"}))
+        return message_for("webhook", "U000GONE")
+
+    @pytest.fixture
+    def secrets(self) -> list[str]:
+        return [WEBHOOK_TOKEN]
+
+
+def test_the_example_plugin_end_to_end(hook_server: FakeProvider) -> None:
+    """Installed through its entry point, routed by preference, sent over real HTTP."""
+    plugins = Plugins()  # built-ins and installed entry points, as in production
+    text = PARCEL.replace('channels = ["sms", "email"]', 'channels = ["webhook", "email"]')
+    policy = parse_policy(tomllib.loads(text), plugins.registry)
+    notifier = plugins.registry.notifiers["webhook"](
+        {"url": f"{hook_server.url}/hook", "token": WEBHOOK_TOKEN}
+    )
+    customer = attrs.evolve(ANNA, contacts={"webhook": "U024BE7LH"})
+    recovery = Recovery(
+        policy,
+        MemoryLedger(),
+        plugins=plugins,
+        customers=[customer],
+        notifiers={"webhook": notifier},
+    )
+    recovery.observe(late())
+    assert recovery.dispatch_pending(at(3)).sent == 1
+    (request,) = hook_server.requests
+    assert request.headers["authorization"] == f"Bearer {WEBHOOK_TOKEN}"
+    body = json.loads(request.body)
+    assert body["to"] == "U024BE7LH"
+    assert body["locale"] == "pl_PL"
