@@ -91,7 +91,7 @@ def test_escalation_to_the_same_kind_pays_only_the_difference(make_recovery: Mak
     assert isinstance(compensation, CompensationIssued)
     assert str(compensation.compensation.amount) == "12.45 PLN"  # 24.90 - 12.45
     assert isinstance(message, MessageQueued)
-    assert "a further 12,45" in message.message.text
+    assert "Zwróciliśmy dodatkowo 12,45 zł" in message.message.text  # Polish; SMS plain spaces
     paid = recovery.ledger.paid_for_breach("parcel-late", "PL-1")
     assert paid == {("PLN", False): Decimal("24.90")}
 

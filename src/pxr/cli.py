@@ -1,4 +1,4 @@
-"""The ``pxr`` command: ``simulate``, ``check``, ``dispatch`` and ``plugins``.
+"""The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``plugins`` and ``catalogs``.
 
 Exit status: 0 all good; 1 some input lines were rejected (each reported,
 the rest processed); 2 the policy or the command line is unusable.
@@ -22,6 +22,7 @@ from pxr._privacy import mask_address
 from pxr.engine import Recovery
 from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
 from pxr.events import read_events
+from pxr.i18n import coverage
 from pxr.ledger import Ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
@@ -29,7 +30,9 @@ from pxr.model import (
     Action,
     BreachEscalated,
     BreachOpened,
+    BreachResolved,
     CompensationIssued,
+    ComplaintRecorded,
     MessageQueued,
     Suppressed,
     check_aware,
@@ -145,13 +148,17 @@ def _describe(action: Action) -> str:
         case MessageQueued(message=m):
             sms = f", {m.encoding}, {m.segments} segment(s)" if m.encoding else ""
             when = f", at {m.send_at:%Y-%m-%d %H:%M}" if m.send_at != action.at else ""
-            title = f"\n      {m.title}" if m.title else ""
+            body = "\n".join(f"      {line}" if line else "" for line in m.text.splitlines())
+            title = f"\n      {m.title}\n" if m.title else ""
             return (
-                f"{head}  {m.channel} → {mask_address(m.to)} [{m.locale}{sms}{when}]"
-                f"{title}\n      {m.text}"
+                f"{head}  {m.channel} → {mask_address(m.to)} [{m.locale}{sms}{when}]{title}\n{body}"
             )
         case Suppressed():
             return f"{head}  {action.what}: {action.reason}"
+        case BreachResolved():
+            return f"{head}  {action.threshold} (customer {action.customer})"
+        case ComplaintRecorded(we_were_first=first):
+            return f"{head}  customer {action.customer}; we were first: {'yes' if first else 'no'}"
     return f"{head}  {json.dumps(action.to_dict(), ensure_ascii=False, default=str)}"
 
 
@@ -287,6 +294,15 @@ def _plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _catalogs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    registry = get_plugins().registry
+    out.write(f"{'domain':<12} {'locale':<8} {'translated':>10} {'coverage':>9}\n")
+    for domain, locale, translated, total in coverage(registry.catalogs):
+        share = translated / total if total else 1.0
+        out.write(f"{domain:<12} {locale:<8} {translated:>4} / {total:<3} {share:>9.0%}\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr", description="Proactive Experience Recovery: tell the customer first."
@@ -323,6 +339,9 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = commands.add_parser("plugins", help="list plugins and what they provide")
     plugins.set_defaults(run=_plugins)
+
+    catalogs = commands.add_parser("catalogs", help="message catalog coverage per locale")
+    catalogs.set_defaults(run=_catalogs)
     return parser
 
 

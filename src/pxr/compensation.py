@@ -18,7 +18,7 @@ import attrs
 from pxr._durations import parse_duration
 from pxr.errors import ValidationError
 from pxr.model import Breach, Compensation, Signal
-from pxr.money import Money, parse_amount, parse_money
+from pxr.money import Money, in_euro_if_bulgarian_lev, parse_amount, parse_money
 from pxr.thresholds import as_duration
 
 __all__ = [
@@ -54,6 +54,8 @@ class CompensationRequest:
     signal: Signal
     currency: str
     unit: str | None = None
+    #: The customer's locale, for anything the compensation names in words.
+    locale: str = "en"
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -69,7 +71,8 @@ class CompensationRequest:
         if key not in self.context:
             raise ValidationError(f"signal.context.{key}", f"needed by {kind!r} compensation")
         currency = self.context.get("currency", self.currency)
-        return parse_money(self.context[key], str(currency), f"signal.context.{key}")
+        money = parse_money(self.context[key], str(currency), f"signal.context.{key}")
+        return in_euro_if_bulgarian_lev(money, self.signal.at.date())
 
 
 @runtime_checkable
@@ -216,23 +219,40 @@ class Voucher:
 
 @attrs.frozen
 class Gift:
-    """Something in kind (a free meal, an upgrade); ``value`` counts against budgets."""
+    """Something in kind (a free meal, an upgrade); ``value`` counts against budgets.
 
-    item: str
+    ``item`` is one text, or texts by language (``{ en = "…", pl = "…" }``):
+    the customer's language is chosen, then English, then the first given.
+    """
+
+    item: str | Mapping[str, str]
     value: Money | None = None
     kind: str = "gift"
     statutory: bool = False
 
+    def item_for(self, locale: str) -> str:
+        """The item's name in ``locale``'s language."""
+        if isinstance(self.item, str):
+            return self.item
+        language = locale.split("_", maxsplit=1)[0]
+        for key in (locale, language, "en"):
+            if key in self.item:
+                return self.item[key]
+        return next(iter(self.item.values()))
+
     def compensate(self, request: CompensationRequest) -> Compensation:
-        """The gift."""
-        return Compensation(kind=self.kind, amount=self.value, item=self.item)
+        """The gift, named in the customer's language."""
+        return Compensation(kind=self.kind, amount=self.value, item=self.item_for(request.locale))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Gift:
         """``{ kind = "gift", item = "meal", value = "40.00" }``."""
         _reject_unknown(config, {"item", "value"}, where)
         item = config.get("item")
-        if not isinstance(item, str) or not item.strip():
+        if isinstance(item, dict):
+            if not item or not all(isinstance(v, str) and v.strip() for v in item.values()):
+                raise ValidationError(f"{where}.item", 'expected names by language: { en = "…" }')
+        elif not isinstance(item, str) or not item.strip():
             raise ValidationError(f"{where}.item", 'expected the gift\'s name, such as "meal"')
         value = (
             parse_money(config["value"], currency, f"{where}.value") if "value" in config else None

@@ -28,7 +28,7 @@ class Route:
 
     channel: Channel
     address: str = attrs.field(repr=False)
-    fallbacks: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    fallbacks: tuple[tuple[Channel, str], ...] = attrs.field(default=(), repr=False)
 
 
 @attrs.frozen
@@ -67,7 +67,7 @@ def route(
         usable.append((channel, address))
     if usable:
         (channel, address), rest = usable[0], usable[1:]
-        return Route(channel, address, tuple((c.name, a) for c, a in rest))
+        return Route(channel, address, tuple(rest))
     return Unreachable("no channel reaches the customer (" + "; ".join(refusals or ["none"]) + ")")
 
 

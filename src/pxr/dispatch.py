@@ -26,7 +26,6 @@ import attrs
 from pxr.channels import Channel, DeliveryResult, DeliveryStatus, Notifier
 from pxr.ledger import DeliveryAttempt, Ledger, OutboxEntry
 from pxr.messages import combine
-from pxr.model import Message
 from pxr.plugins import Plugins
 from pxr.policy import Delivery
 
@@ -154,22 +153,10 @@ class Dispatcher:
             wait = backoff(attempt_number, self.settings.retry_backoff, self._rng)
             self.ledger.retry_later(entry_id, attempt, now + wait)
             return DispatchReport(retried=1)
-        for position, (name, address) in enumerate(entry.fallbacks):
-            channel = self.channels.get(name)
-            if channel is None:
-                continue
-            moved = Message(
-                channel=name,
-                to=address,
-                locale=entry.message.locale,
-                title=entry.rendered_title,
-                text=entry.message.text,
-                send_at=now,
-                purpose=entry.message.purpose,
-            )
-            self.ledger.reroute(
-                entry_id, attempt, channel.shape(moved), entry.fallbacks[position + 1 :]
-            )
+        if entry.fallbacks:
+            following, *rest = entry.fallbacks
+            moved = attrs.evolve(following, send_at=now)
+            self.ledger.reroute(entry_id, attempt, moved, tuple(rest))
             return DispatchReport(rerouted=1)
         self.ledger.settle(entry_id, attempt, "dead")
         return DispatchReport(dead=1)

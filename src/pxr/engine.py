@@ -34,7 +34,7 @@ from pxr.events import (
 )
 from pxr.ledger import CodeTaken, CompensationRecord, Ledger, OutboxEntry, SuppressionRecord
 from pxr.ledger.memory import MemoryLedger
-from pxr.messages import render
+from pxr.messages import Rendered, render
 from pxr.model import (
     Action,
     Breach,
@@ -97,6 +97,10 @@ class Recovery:
         self._customers: dict[str, Customer] = {c.id: c for c in customers}
         self._depth = 0
         self._after_commit: list[tuple[str, dict[str, Any]]] = []
+        # Host catalogs (all but pxr's own), in the order they override.
+        self._host_catalogs = tuple(
+            (domain, path) for domain, path in self.plugins.registry.catalogs if domain != "pxr"
+        )
         by_metric: dict[str, list[Rule]] = defaultdict(list)
         for rule in policy.rules:
             by_metric[rule.threshold.metric].append(rule)
@@ -269,6 +273,7 @@ class Recovery:
             customer,
             signal.at,
             actions,
+            topic=rule.topic,
             delay=as_duration(signal.value, threshold.unit),
             compensations=compensations,
         )
@@ -318,7 +323,9 @@ class Recovery:
         policies = rule.compensation.get(breach.severity, ())
         if not policies:
             return []
-        request = CompensationRequest(breach, signal, self.policy.currency, rule.threshold.unit)
+        request = CompensationRequest(
+            breach, signal, self.policy.currency, rule.threshold.unit, customer.locale
+        )
         # Decide everything before writing anything: a policy may reject the signal.
         decided = [p.compensate(request) for p in policies if p.statutory or not breach.holdout]
         if breach.holdout and any(not p.statutory for p in policies):
@@ -450,6 +457,7 @@ class Recovery:
         at: dt.datetime,
         actions: list[Action],
         *,
+        topic: str = "generic",
         delay: dt.timedelta | None = None,
         compensations: Sequence[Compensation] = (),
     ) -> None:
@@ -461,29 +469,38 @@ class Recovery:
         if limited is not None:
             self._suppress(breach, at, "message", limited, actions)
             return
-        rendered = render(
-            purpose, customer, breach.subject, delay=delay, compensations=compensations
-        )
-        message = Message(
-            channel=found.channel.name,
-            to=found.address,
-            locale=customer.locale,
-            title=rendered.title,
-            text=rendered.text,
-            send_at=send_time(customer, at, self.policy),
-            purpose=purpose,
-        )
-        for impl in self.plugins.impls("before_send"):
-            answer = self.plugins.call_one(impl, "before_send", message=message, customer=customer)
-            if isinstance(answer, str):
-                self._suppress(
-                    breach, at, "message", f"vetoed by {impl.plugin_name}: {answer}", actions
+        send_at = send_time(customer, at, self.policy)
+        forms: dict[str, Rendered] = {}
+        messages: list[Message] = []
+        for channel, address in ((found.channel, found.address), *found.fallbacks):
+            form = getattr(channel, "form", "chat")
+            if form not in forms:
+                forms[form] = render(
+                    purpose,
+                    customer,
+                    breach.subject,
+                    form=form,
+                    topic=topic,
+                    delay=delay,
+                    compensations=compensations,
+                    fallback_locale=self.policy.locale,
+                    catalogs=self._host_catalogs,
                 )
+            message = Message(
+                channel=channel.name,
+                to=address,
+                locale=customer.locale,
+                title=forms[form].title,
+                text=forms[form].text,
+                send_at=send_at,
+                purpose=purpose,
+            )
+            amended = self._before_send(message, customer)
+            if isinstance(amended, str):
+                self._suppress(breach, at, "message", amended, actions)
                 return
-            if isinstance(answer, Message):
-                message = answer
-        title = message.title
-        message = found.channel.shape(message)
+            messages.append(channel.shape(amended))
+        message, *fallbacks = messages
         severity = None if purpose == "resolution" else breach.severity
         entry = OutboxEntry(
             key="\x1f".join((breach.threshold, breach.subject, purpose, str(severity or ""))),
@@ -493,8 +510,7 @@ class Recovery:
             severity=severity,
             message=message,
             created_at=at,
-            rendered_title=title,
-            fallbacks=found.fallbacks,
+            fallbacks=tuple(fallbacks),
         )
         if self.ledger.enqueue(entry):
             actions.append(
@@ -507,6 +523,16 @@ class Recovery:
                     message=message,
                 )
             )
+
+    def _before_send(self, message: Message, customer: Customer) -> Message | str:
+        """Each plugin's ``before_send`` in turn: the amended message, or why it was vetoed."""
+        for impl in self.plugins.impls("before_send"):
+            answer = self.plugins.call_one(impl, "before_send", message=message, customer=customer)
+            if isinstance(answer, str):
+                return f"vetoed by {impl.plugin_name}: {answer}"
+            if isinstance(answer, Message):
+                message = answer
+        return message
 
     # ------------------------------------------------------------ host events
 
@@ -538,7 +564,9 @@ class Recovery:
                 if customer is None:
                     self._suppress(breach, at, "message", "unknown customer", actions)
                     continue
-                self._queue_message("resolution", breach, customer, at, actions)
+                rule = self.policy.rule(breach.threshold)
+                topic = rule.topic if rule is not None else "generic"
+                self._queue_message("resolution", breach, customer, at, actions, topic=topic)
         return actions
 
     def complaint(self, customer: str, subject: str, at: dt.datetime) -> Sequence[Action]:

@@ -1,49 +1,202 @@
-"""Rendering messages in the customer's language.
+"""Catalogs and formatting: the customer's language, Babel's conventions.
 
-Every customer-facing sentence goes through :func:`render`, which takes the
-locale; the catalogs behind it are gettext catalogs (domain ``pxr``) loaded
-with Babel. Amounts, delays and dates are formatted by Babel for the locale;
-delays are said *exactly* ("26 hours", never a rounded "1 day").
+**Catalogs** are gettext catalogs (``<dir>/<lang>/LC_MESSAGES/<domain>.mo``)
+loaded with :class:`babel.support.Translations`. pxr's own domain is
+``pxr``; a host registers its own domain through the ``register_catalogs``
+hook to add messages or override pxr's wording, locale by locale.
+
+**Fallback** goes locale first, then domain: for ``pl_PL`` the chain is
+``pl_PL`` → ``pl`` → the policy's locale → ``en``, and at each step a host
+domain wins over pxr's. A message missing everywhere is said in English
+(its msgid). Two traps are handled here, not left to callers:
+``Translations.merge`` overrides instead of falling back, so domains are
+kept apart; and ``pybabel compile`` fills an *untranslated plural* entry
+with the English text, so a plural whose forms are just the English
+singular and plural counts as missing.
+
+**Formatting** goes through Babel in the customer's locale: amounts with
+``format_currency``, dates in the customer's time zone, and delays said
+exactly — ``format_timedelta`` alone rounds 90 minutes to "2 hours".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gettext
+import logging
 import string
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.lists import format_list
 from babel.numbers import format_currency
-from babel.support import NullTranslations, Translations
+from babel.support import Translations
 
 from pxr.errors import ValidationError
 from pxr.money import Money
 
 __all__ = [
     "LOCALE_DIR",
+    "Translator",
+    "babel_locale",
+    "coverage",
     "exact_duration",
+    "fallback_chain",
     "format_money",
     "format_when",
     "safe_format",
-    "translations",
+    "translator",
 ]
 
+log = logging.getLogger("pxr.i18n")
+
 LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "pxr"
+#: The languages pxr ships catalogs for.
+SHIPPED = ("en", "pl", "bg", "nl", "ro")
+
+_CONTEXT = "\x04"
 
 
 @cache
-def translations(locale: str) -> gettext.NullTranslations:
-    """pxr's catalog for ``locale``; English text when there is none."""
-    found = Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
-    return found if isinstance(found, Translations) else NullTranslations()
+def babel_locale(locale: str) -> Locale:
+    """The parsed Babel locale, once per name (Babel re-parses strings on every call)."""
+    return Locale.parse(locale)
+
+
+def language(locale: str) -> str:
+    """The language part: ``pl_PL`` → ``pl``."""
+    return babel_locale(locale).language
+
+
+def fallback_chain(locale: str, fallback: str = "en") -> tuple[str, ...]:
+    """``pl_PL`` → ``("pl_PL", "pl", <fallback>, <its language>, "en")``, without repeats."""
+    chain: list[str] = []
+    for name in (locale, language(locale), fallback, language(fallback), "en"):
+        if name not in chain:
+            chain.append(name)
+    return tuple(chain)
+
+
+@lru_cache(maxsize=256)
+def _load(directory: Path, domain: str, locale: str) -> Mapping[Any, str]:
+    """The entries of one ``.mo`` file (exactly this locale), or ``{}``."""
+    found = Translations.load(str(directory), [locale], domain)
+    if not isinstance(found, Translations) or _loaded_locale(found) != locale:
+        return {}
+    # gettext keeps the entries in _catalog: msgid, "ctx\x04msgid" or (msgid, n).
+    return found._catalog
+
+
+def _loaded_locale(found: Translations) -> str:
+    # gettext.find expands "pl_PL" to "pl_PL", "pl": keep only an exact match,
+    # since the chain asks for "pl" itself next.
+    files = getattr(found, "files", None) or []
+    path = Path(files[0]) if files else None
+    return path.parent.parent.name if path else ""
+
+
+_warned: set[str] = set()
+
+
+class Translator:
+    """Looks a message up along a fallback chain of locales and domains."""
+
+    def __init__(self, chain: Sequence[str], sources: Sequence[tuple[str, Path]]) -> None:
+        self.chain = tuple(chain)
+        # Locale first, then domain; later-registered domains override earlier ones.
+        self._catalogs: list[tuple[str, Mapping[Any, str]]] = [
+            (locale, _load(directory, domain, locale))
+            for locale in self.chain
+            for domain, directory in reversed(sources)
+        ]
+        own = {self.chain[0], language(self.chain[0])}
+        has_own = any(catalog for locale, catalog in self._catalogs if locale in own)
+        if not has_own and self.chain[0] not in _warned:
+            _warned.add(self.chain[0])
+            log.warning(
+                "no catalog for locale %r; messages fall back along %s",
+                self.chain[0],
+                " → ".join(self.chain),
+            )
+
+    def gettext(self, message: str) -> str:
+        """The translation of ``message``, or ``message`` itself."""
+        for _, catalog in self._catalogs:
+            found = catalog.get(message)
+            if found:
+                return found
+        return message
+
+    def pgettext(self, context: str, message: str) -> str:
+        """The translation of ``message`` in ``context``."""
+        key = f"{context}{_CONTEXT}{message}"
+        for _, catalog in self._catalogs:
+            found = catalog.get(key)
+            if found:
+                return found
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The plural form for ``n`` (an ``int``: CLDR forms differ for 1 and 1.0)."""
+        for locale, catalog in self._catalogs:
+            forms = [catalog.get((singular, i)) for i in range(6)]
+            present = {f for f in forms if f is not None}
+            if not present or present <= {singular, plural}:
+                continue  # missing, or filled with the English text by pybabel compile
+            chosen = forms[_plural_index(locale, n)]
+            if chosen:
+                return chosen
+        return singular if n == 1 else plural
+
+
+@lru_cache(maxsize=64)
+def _plural_index(locale: str, n: int) -> int:
+    """The gettext plural index for ``n`` in ``locale`` (pl: 0 one, 1 few, 2 many)."""
+    from babel.messages.plurals import get_plural  # noqa: PLC0415
+
+    expression = get_plural(locale).plural_expr
+    return int(gettext.c2py(expression)(n))
+
+
+@lru_cache(maxsize=512)
+def translator(
+    locale: str, fallback: str = "en", sources: tuple[tuple[str, Path], ...] = ()
+) -> Translator:
+    """The translator for a customer's locale (pxr's catalogs, then ``sources``)."""
+    return Translator(fallback_chain(locale, fallback), (("pxr", LOCALE_DIR), *sources))
+
+
+def coverage(
+    sources: Sequence[tuple[str, Path]],
+) -> list[tuple[str, str, int, int]]:
+    """``(domain, locale, translated, total)`` for every catalog file found.
+
+    ``total`` is the number of messages in the domain's template (``<domain>.pot``
+    beside the locale folders) or, without one, the most any locale has.
+    """
+    from babel.messages.pofile import read_po  # noqa: PLC0415
+
+    rows = []
+    for domain, directory in sources:
+        counts: dict[str, int] = {}
+        for mo in sorted(Path(directory).glob(f"*/LC_MESSAGES/{domain}.mo")):
+            catalog = _load(Path(directory), domain, mo.parent.parent.name)
+            counts[mo.parent.parent.name] = len(
+                {k[0] if isinstance(k, tuple) else k for k in catalog if k}
+            )
+        template = Path(directory) / f"{domain}.pot"
+        if template.exists():
+            with template.open("rb") as stream:
+                total = sum(1 for message in read_po(stream) if message.id)
+        else:
+            total = max(counts.values(), default=0)
+        rows += [(domain, locale, count, total) for locale, count in counts.items()]
+    return rows
 
 
 def safe_format(template: str, values: Mapping[str, str]) -> str:
@@ -66,12 +219,6 @@ def safe_format(template: str, values: Mapping[str, str]) -> str:
             raise ValidationError("template", f"unknown field {{{field}}}")
         out.append(values[field])
     return "".join(out)
-
-
-@cache
-def babel_locale(locale: str) -> Locale:
-    """The parsed Babel locale, once per name (Babel re-parses strings on every call)."""
-    return Locale.parse(locale)
 
 
 def format_money(money: Money, locale: str) -> str:
@@ -124,8 +271,3 @@ def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
     return format_datetime(
         moment, "short", tzinfo=zoneinfo.ZoneInfo(timezone), locale=babel_locale(locale)
     )
-
-
-def language(locale: str) -> str:
-    """The language part: ``pl_PL`` → ``pl``."""
-    return babel_locale(locale).language

@@ -1,75 +1,161 @@
-"""What pxr says to a customer: the one function that turns an action into text.
+"""What pxr says to a customer: the one place that turns an action into text.
 
 Every sentence is a gettext message (domain ``pxr``) with plain ``{name}``
-fields; :func:`render` picks the customer's catalog and fills the fields
-with values already formatted by Babel for that locale. The tone follows
-the source articles: apologise first, say plainly what happened, say what
-the customer gets, make it effortless, never ask for a survey.
+fields, rendered in the customer's language with values Babel formatted for
+their locale. The tone follows the source articles: apologise first, say
+plainly what happened, say what the customer gets, make it effortless, and
+never ask for a survey.
+
+Each message comes in the form its channel needs:
+
+* ``short`` (SMS): one or two segments where the language allows — the
+  apology, what they get, and that they need do nothing;
+* ``email``: a subject line, a greeting, the same news in full sentences;
+* ``chat`` (Messenger and most plugin channels): the full sentences, no
+  subject line.
+
+A threshold's ``topic`` (``delivery``, ``flight``, ``wait``, ``survey`` or
+``generic``) picks the words for what went wrong.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
-from pxr.i18n import exact_duration, format_money, format_when, safe_format, translations
+from pxr.i18n import (
+    Translator,
+    exact_duration,
+    format_money,
+    format_when,
+    safe_format,
+    translator,
+)
 from pxr.model import Compensation, Customer, Message
 
-__all__ = ["Rendered", "closing_sentence", "combine", "render"]
+__all__ = ["FORMS", "TOPICS", "Rendered", "combine", "render"]
+
+TOPICS = ("delivery", "flight", "wait", "survey", "generic")
+FORMS = ("short", "email", "chat")
 
 
 @attrs.frozen
 class Rendered:
-    """A title (e-mail subject) and a text."""
+    """A title (the e-mail subject; ``None`` for other forms) and a text."""
 
-    title: str
+    title: str | None
     text: str
 
 
-def _offer(compensation: Compensation | None, customer: Customer, top_up: bool) -> str:
-    if compensation is None:
-        return ""
-    t = translations(customer.locale)
-    amount = format_money(compensation.amount, customer.locale) if compensation.amount else ""
-    values = {"amount": amount}
-    match compensation.kind:
-        case "refund" if top_up:
-            template = t.gettext(
-                "We have refunded a further {amount} to your original payment method."
+def _title(t: Translator, purpose: str, topic: str) -> str:
+    if purpose == "resolution":
+        return t.gettext("{subject}: resolved")
+    if purpose == "escalation":
+        return t.gettext("An update on {subject}")
+    match topic:
+        case "delivery":
+            return t.gettext("Your order {subject} is late: we are sorry")
+        case "flight":
+            return t.gettext("Your flight {subject} is delayed: we are sorry")
+        case "wait":
+            return t.gettext("Sorry for the wait ({subject})")
+        case "survey":
+            return t.gettext("Thank you for your feedback ({subject})")
+    return t.gettext("We are sorry about {subject}")
+
+
+def _apology(t: Translator, topic: str, has_delay: bool) -> str:
+    match topic, has_delay:
+        case "delivery", True:
+            return t.gettext("We are sorry: your order {subject} is {delay} late.")
+        case "delivery", False:
+            return t.gettext("We are sorry: your order {subject} is late.")
+        case "flight", True:
+            return t.gettext("We are sorry: your flight {subject} is arriving {delay} late.")
+        case "wait", True:
+            return t.gettext("We are sorry you had to wait {delay} for our help.")
+        case "survey", _:
+            return t.gettext(
+                "Thank you for your honest feedback on {subject}. We are sorry we fell short."
             )
-        case "refund":
-            template = t.gettext(
+        case _, True:
+            return t.gettext("We are sorry: {subject} is {delay} late.")
+    return t.gettext("We are sorry that {subject} did not go as it should have.")
+
+
+def _update(t: Translator, topic: str, has_delay: bool, short: bool) -> str:
+    if short and has_delay:
+        return t.gettext("{subject}: now {delay} late. We are very sorry.")
+    match topic, has_delay:
+        case "delivery", True:
+            return t.gettext(
+                "An update on your order {subject}: it is now {delay} late. We are very sorry."
+            )
+        case "flight", True:
+            return t.gettext(
+                "An update on your flight {subject}: it is now arriving {delay} late."
+                " We are very sorry."
+            )
+        case _, True:
+            return t.gettext("An update on {subject}: it is now {delay} late. We are very sorry.")
+    return t.gettext("An update on {subject}: we are very sorry that it has got worse.")
+
+
+def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool) -> str | None:
+    match compensation.kind, short:
+        case "refund", True if top_up:
+            return t.gettext("We have refunded a further {amount}.")
+        case "refund", True:
+            return t.gettext("We have refunded {amount}.")
+        case "refund", False if top_up:
+            return t.gettext("We have refunded a further {amount} to your original payment method.")
+        case "refund", False:
+            return t.gettext(
                 "We have refunded {amount} to your original payment method;"
                 " you do not need to do anything."
             )
-        case "voucher":
-            values["code"] = compensation.code or ""
-            values["until"] = (
-                format_when(compensation.expires_at, customer.timezone, customer.locale)
-                if compensation.expires_at
-                else ""
+        case "voucher", True:
+            return t.gettext("Voucher {code}: {amount}, valid until {until}.")
+        case "voucher", False:
+            return t.gettext(
+                "As an apology, here is a voucher for {amount}: {code}. It is valid until {until}."
             )
-            template = t.gettext("Here is a voucher for {amount}: {code}, valid until {until}.")
-        case "gift":
-            values["item"] = compensation.item or ""
-            template = t.gettext("As an apology, we would like to offer you: {item}.")
-        case "eu261":
-            template = t.gettext(
-                "Under EU Regulation 261/2004 you are owed {amount}; we are paying it to you"
-                " automatically, with no claim to file."
+        case "gift", True:
+            return t.gettext("For you: {item}.")
+        case "gift", False:
+            return t.gettext("As an apology, we would like to offer you {item}.")
+        case "eu261", True:
+            return t.gettext("EU 261 compensation of {amount} is on its way to you.")
+        case "eu261", False:
+            return t.gettext(
+                "Under EU Regulation 261/2004 you are owed {amount}. We are paying it"
+                " automatically; there is no claim to file."
             )
-        case "contact":
-            values["due"] = (
-                format_when(compensation.due_at, customer.timezone, customer.locale)
-                if compensation.due_at
-                else ""
-            )
-            template = t.gettext("A member of our team will contact you personally by {due}.")
-        case _:
-            return ""
-    return safe_format(template, values)
+        case "contact", True:
+            return t.gettext("We will contact you by {due}.")
+        case "contact", False:
+            return t.gettext("Someone from our team will contact you personally by {due}.")
+    return None
+
+
+def _closing(t: Translator, form: str) -> str:
+    if form == "short":
+        return t.gettext("No need to contact us.")
+    return t.gettext("You do not need to contact us; we will keep you posted.")
+
+
+def _values(compensation: Compensation, customer: Customer) -> dict[str, str]:
+    values = {
+        "amount": format_money(compensation.amount, customer.locale) if compensation.amount else "",
+        "code": compensation.code or "",
+        "item": compensation.item or "",
+    }
+    for key, moment in (("until", compensation.expires_at), ("due", compensation.due_at)):
+        values[key] = format_when(moment, customer.timezone, customer.locale) if moment else ""
+    return values
 
 
 def render(
@@ -77,64 +163,76 @@ def render(
     customer: Customer,
     subject: str,
     *,
+    form: str = "chat",
+    topic: str = "generic",
     delay: dt.timedelta | None = None,
     compensations: Sequence[Compensation] = (),
+    fallback_locale: str = "en",
+    catalogs: tuple[tuple[str, Path], ...] = (),
 ) -> Rendered:
-    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``)."""
-    t = translations(customer.locale)
-    values = {"subject": subject}
+    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``).
+
+    ``catalogs`` are host domains registered through ``register_catalogs``,
+    looked up before pxr's own.
+    """
+    t = translator(customer.locale, fallback_locale, catalogs)
+    values = {"subject": subject, "name": customer.name or ""}
     if delay is not None:
         values["delay"] = exact_duration(delay, customer.locale)
+    has_delay = delay is not None
     if purpose == "resolution":
-        title = t.gettext("{subject}: resolved")
-        body = t.gettext(
-            "Good news: {subject} is resolved. Thank you for your patience, and once again,"
-            " we are sorry for the trouble."
+        lead = t.gettext(
+            "Good news: the problem with {subject} is resolved. Thank you for your patience."
         )
     elif purpose == "escalation":
-        title = t.gettext("An update on {subject}")
-        body = (
-            t.gettext("An update on {subject}: it is now {delay} late. We are very sorry.")
-            if delay is not None
-            else t.gettext("An update on {subject}: we are very sorry it has got worse.")
-        )
+        lead = _update(t, topic, has_delay, form == "short")
     else:
-        title = t.gettext("We are sorry about {subject}")
-        body = (
-            t.gettext("We are sorry: {subject} is {delay} late.")
-            if delay is not None
-            else t.gettext("We are sorry that {subject} did not go as it should have.")
-        )
-    offers = [_offer(c, customer, top_up=purpose == "escalation") for c in compensations]
-    closing = "" if purpose == "resolution" else closing_sentence(customer.locale)
-    text = " ".join(part for part in (safe_format(body, values), *offers, closing) if part)
-    return Rendered(title=safe_format(title, values), text=text)
+        lead = _apology(t, topic, has_delay)
+    short = form == "short"
+    sentences = [safe_format(lead, values)]
+    for compensation in compensations:
+        offer = _offer(t, compensation, short, top_up=purpose == "escalation")
+        if offer is not None:
+            sentences.append(safe_format(offer, _values(compensation, customer)))
+    if purpose != "resolution":
+        sentences.append(_closing(t, form))
+    body = " ".join(sentences)
+    if form == "email":
+        greeting = t.gettext("Hello {name},") if customer.name else t.gettext("Hello,")
+        text = f"{safe_format(greeting, values)}\n\n{body}"
+        return Rendered(safe_format(_title(t, purpose, topic), values), text)
+    return Rendered(None, body)
 
 
-def closing_sentence(locale: str) -> str:
-    """The reassurance that ends a message: the customer need not do anything."""
-    return translations(locale).gettext("You do not need to contact us; we will keep you posted.")
+def closings(locale: str, fallback_locale: str = "en") -> tuple[str, ...]:
+    """Every closing reassurance in ``locale``, longest first."""
+    t = translator(locale, fallback_locale)
+    return tuple(sorted({_closing(t, form) for form in FORMS}, key=len, reverse=True))
 
 
 def combine(messages: Sequence[Message]) -> Message:
-    """Several messages to one customer on one channel as one message.
+    """Several messages to one customer on one channel, as one message.
 
     Each keeps its own paragraph; the closing reassurance is said once, at
-    the end; the title counts the updates.
+    the end; the e-mail subject counts the updates.
     """
     first = messages[0]
-    t = translations(first.locale)
-    closing = closing_sentence(first.locale)
-    parts = [m.text.removesuffix(closing).strip() for m in messages]
-    text = "\n\n".join(parts) + ("\n\n" + closing if closing else "")
-    title = safe_format(
-        t.ngettext("{count} update from us", "{count} updates from us", len(messages)),
-        {"count": str(len(messages))},
-    )
+    t = translator(first.locale)
+    endings = closings(first.locale)
+    closing = next((c for c in endings if first.text.endswith(c)), "")
+    # An e-mail starts with a greeting: say it once, at the top.
+    greeting = first.text.split("\n\n", 1)[0] + "\n\n" if first.title is not None else ""
+    parts = []
+    for message in messages:
+        text = message.text.removeprefix(greeting)
+        for ending in endings:
+            text = text.removesuffix(ending)
+        parts.append(text.strip())
+    text = greeting + "\n\n".join(parts) + (f"\n\n{closing}" if closing else "")
+    title = None
+    if first.title is not None:
+        template = t.ngettext("{count} update from us", "{count} updates from us", len(messages))
+        title = safe_format(template, {"count": str(len(messages))})
     return attrs.evolve(
-        first,
-        text=text,
-        title=title if first.title is not None else None,
-        send_at=max(m.send_at for m in messages),
-        purpose="group",
+        first, text=text, title=title, send_at=max(m.send_at for m in messages), purpose="group"
     )

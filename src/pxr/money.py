@@ -18,9 +18,11 @@ from babel.numbers import get_currency_precision, get_territory_currencies, list
 from pxr.errors import ValidationError
 
 __all__ = [
+    "BGN_PER_EUR",
     "BG_EURO_ADOPTION",
     "Money",
     "check_currency",
+    "in_euro_if_bulgarian_lev",
     "parse_amount",
     "parse_money",
     "round_to_minor_units",
@@ -153,6 +155,21 @@ def parse_money(value: Any, default_currency: str, where: str) -> Money:
         number, _, code = value.strip().rpartition(" ")
         return Money(parse_amount(number, where), check_currency(code, where))
     return Money(parse_amount(value, where), check_currency(default_currency, where))
+
+
+#: The fixed conversion rate: 1 EUR = 1.95583 BGN.
+BGN_PER_EUR = Decimal("1.95583")
+
+
+def in_euro_if_bulgarian_lev(money: Money, on: dt.date) -> Money:
+    """Leva on or after Bulgaria's euro day, converted at the fixed rate; else unchanged.
+
+    A refund of an order recorded in BGN after 2026-01-01 is paid, and told
+    to the customer, in euros.
+    """
+    if money.currency != "BGN" or on < BG_EURO_ADOPTION:
+        return money
+    return Money(money.amount / BGN_PER_EUR, "EUR")
 
 
 def territory_currency(territory: str, on: dt.date) -> str:

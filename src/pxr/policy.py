@@ -19,6 +19,7 @@ import attrs
 from pxr._durations import check_unit, parse_duration
 from pxr.compensation import CompensationPolicy
 from pxr.errors import PolicyError, UnknownKindError, ValidationError
+from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
 from pxr.money import Money, check_currency, parse_money
 from pxr.thresholds import Threshold, Tiered
@@ -97,6 +98,8 @@ class Rule:
     threshold: Threshold
     compensation: Mapping[Severity, tuple[CompensationPolicy, ...]] = attrs.field(factory=dict)
     holdout: float = 0.0
+    #: What went wrong, for the words of the message: delivery, flight, wait, survey, generic.
+    topic: str = "generic"
 
 
 @attrs.frozen
@@ -185,6 +188,7 @@ _THRESHOLD_KEYS = {
     "compensation",
     "holdout",
     "description",
+    "topic",
 }
 #: Keys the built-in kind adds; a plugin's kind checks its own.
 _TIERED_KEYS = {"above", "below"}
@@ -320,7 +324,12 @@ def _rule(
             f"{where}.holdout",
             "a control group is refused for statutory compensation (the law owes every passenger)",
         )
-    return Rule(threshold, compensation, holdout)
+    topic = config.get("topic", "generic")
+    if topic not in TOPICS:
+        raise ValidationError(
+            f"{where}.topic", f"expected one of {', '.join(TOPICS)}, got {topic!r}"
+        )
+    return Rule(threshold, compensation, holdout, topic)
 
 
 def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> Policy:

@@ -41,7 +41,12 @@ class AddressRefused(PxrError):
 
 @runtime_checkable
 class Channel(Protocol):
-    """One way of reaching a customer (``sms``, ``email``, ``messenger``…)."""
+    """One way of reaching a customer (``sms``, ``email``, ``messenger``…).
+
+    A channel may also have a ``form`` attribute naming the message form it
+    takes: ``"short"`` (SMS-like), ``"email"`` (with a subject line) or
+    ``"chat"`` (the default).
+    """
 
     @property
     def name(self) -> str: ...

@@ -57,6 +57,7 @@ class Sms:
     """SMS: E.164 mobile numbers; text measured in GSM-7 / UCS-2 segments."""
 
     name: str = "sms"
+    form: str = "short"
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's mobile number in E.164, or ``None``; refuses landlines."""
@@ -84,6 +85,7 @@ class Email:
     """E-mail: the title is the subject line."""
 
     name: str = "email"
+    form: str = "email"
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's e-mail address, if it looks like one."""
@@ -103,6 +105,7 @@ class Messenger:
     """Facebook Messenger: the customer's page-scoped id (PSID)."""
 
     name: str = "messenger"
+    form: str = "chat"
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's PSID, digits only."""
@@ -122,6 +125,7 @@ class Console:
     """A preview channel: every customer is reachable by id."""
 
     name: str = "console"
+    form: str = "chat"
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's id."""

@@ -67,10 +67,9 @@ class OutboxEntry:
     status: str = "pending"  # pending | sending | sent | dead
     attempts: int = 0
     id: int | None = None
-    #: The title as rendered, kept for a fallback to a channel that shows titles.
-    rendered_title: str | None = None
-    #: The routes still to try, in order, if this channel fails for good.
-    fallbacks: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    #: The same news rendered for the customer's next channels, in order, to
+    #: send if this channel fails for good.
+    fallbacks: tuple[Message, ...] = attrs.field(default=(), repr=False)
     last_error: str | None = None
 
 
@@ -182,7 +181,7 @@ class Ledger(Protocol):
         entry_id: int,
         attempt: DeliveryAttempt,
         message: Message,
-        fallbacks: tuple[tuple[str, str], ...],
+        fallbacks: tuple[Message, ...],
     ) -> None:
         """Move an entry to its next channel (attempts start again) and log the attempt."""
         ...

@@ -232,7 +232,7 @@ class MemoryLedger:
         entry_id: int,
         attempt: DeliveryAttempt,
         message: Message,
-        fallbacks: tuple[tuple[str, str], ...],
+        fallbacks: tuple[Message, ...],
     ) -> None:
         """On to the next channel."""
         self._update(

@@ -90,7 +90,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     status     TEXT NOT NULL DEFAULT 'pending'
                CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
     attempts   INTEGER NOT NULL DEFAULT 0,
-    rendered_title TEXT,
     fallbacks  TEXT NOT NULL DEFAULT '[]',
     last_error TEXT,
     claimed_until TEXT
@@ -182,6 +181,25 @@ def _compensation(row: sqlite3.Row) -> CompensationRecord:
     )
 
 
+_FALLBACK_FIELDS = ("channel", "to", "title", "text", "encoding", "segments")
+
+
+def _fallbacks_json(fallbacks: Sequence[Message]) -> str:
+    return json.dumps(
+        [{name: getattr(m, name) for name in _FALLBACK_FIELDS} for m in fallbacks],
+        ensure_ascii=False,
+    )
+
+
+def _fallback(data: dict[str, Any], row: sqlite3.Row) -> Message:
+    return Message(
+        locale=row["locale"],
+        send_at=_dt_required(row["send_at"]),
+        purpose=row["purpose"],
+        **{name: data[name] for name in _FALLBACK_FIELDS},
+    )
+
+
 def _entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(
         id=row["id"],
@@ -193,8 +211,7 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         created_at=_dt_required(row["created_at"]),
         status=row["status"],
         attempts=row["attempts"],
-        rendered_title=row["rendered_title"],
-        fallbacks=tuple((c, a) for c, a in json.loads(row["fallbacks"])),
+        fallbacks=tuple(_fallback(f, row) for f in json.loads(row["fallbacks"])),
         last_error=row["last_error"],
         message=Message(
             channel=row["channel"],
@@ -398,8 +415,8 @@ class SQLiteLedger:
         cursor = self._db.execute(
             "INSERT INTO outbox (key, customer, subject, threshold, severity, purpose, channel,"
             " address, locale, title, body, encoding, segments, created_at, send_at, status,"
-            " attempts, rendered_title, fallbacks)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " attempts, fallbacks)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO NOTHING",
             (
                 entry.key,
@@ -419,8 +436,7 @@ class SQLiteLedger:
                 _ts(m.send_at),
                 entry.status,
                 entry.attempts,
-                entry.rendered_title,
-                json.dumps([list(route) for route in entry.fallbacks]),
+                _fallbacks_json(entry.fallbacks),
             ),
         )
         return cursor.rowcount == 1
@@ -485,7 +501,7 @@ class SQLiteLedger:
         entry_id: int,
         attempt: DeliveryAttempt,
         message: Message,
-        fallbacks: tuple[tuple[str, str], ...],
+        fallbacks: tuple[Message, ...],
     ) -> None:
         """On to the next channel."""
         self._db.execute(
@@ -500,7 +516,7 @@ class SQLiteLedger:
                 message.encoding,
                 message.segments,
                 _ts(message.send_at),
-                json.dumps([list(route) for route in fallbacks]),
+                _fallbacks_json(fallbacks),
                 attempt.detail,
                 entry_id,
             ),

@@ -1,0 +1,273 @@
+"""pxr's catalogs: complete, consistent, current, and overridable by a host."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import string
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po
+
+from pxr import Compensation, Customer, Money, hookimpl
+from pxr.channels.gsm import is_gsm7, normalize_spaces
+from pxr.i18n import LOCALE_DIR, SHIPPED, fallback_chain, translator
+from pxr.messages import combine, render
+from pxr.money import in_euro_if_bulgarian_lev
+from pxr.plugins import Plugins
+from pxr.testing import message_for
+
+ROOT = Path(__file__).parent.parent
+
+
+def po(language: str) -> Catalog:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "pxr.po").open("rb") as stream:
+        return read_po(stream, locale=language)
+
+
+def template() -> Catalog:
+    with (LOCALE_DIR / "pxr.pot").open("rb") as stream:
+        return read_po(stream)
+
+
+def strings(value: object) -> tuple[str, ...]:
+    """A message's id or string as a tuple (plural entries have several)."""
+    if isinstance(value, str):
+        return (value,)
+    assert isinstance(value, tuple | list)
+    return tuple(str(v) for v in value)
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def ids(catalog: Catalog) -> set[object]:
+    return {m.id for m in catalog if m.id}
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_message_is_translated_and_none_is_fuzzy(language: str) -> None:
+    catalog = po(language)
+    for message in catalog:
+        if not message.id:
+            continue
+        assert all(strings(message.string)), f"{language}: {message.id!r} is untranslated"
+        assert not message.fuzzy, f"{language}: {message.id!r} is fuzzy"
+    assert not catalog.obsolete
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_placeholders_match_the_source(language: str) -> None:
+    """A translation uses only the source's fields, and drops none but ``name``."""
+    for message in po(language):
+        if not message.id:
+            continue
+        wanted = set().union(*(fields(s) for s in strings(message.id)))
+        for text in strings(message.string):
+            got = fields(text)
+            assert got <= wanted, f"{language}: {text!r} adds {got - wanted}"
+            assert wanted - got <= {"name"}, f"{language}: {text!r} drops {wanted - got}"
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_plural_entries_have_the_forms_the_language_needs(language: str) -> None:
+    needed = get_plural(language).num_plurals
+    plurals = [m for m in po(language) if isinstance(m.id, tuple)]
+    assert plurals
+    for message in plurals:
+        assert len(strings(message.string)) == needed, f"{language}: {message.id!r}"
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_no_catalog_is_stale_against_the_template(language: str) -> None:
+    assert ids(po(language)) == ids(template())
+
+
+def test_the_template_is_current_with_the_source() -> None:
+    """Re-extracting from ``src/pxr`` gives exactly the committed ``pxr.pot``."""
+    method_map = [("**.py", "python")]
+    extracted = {
+        message for _, _, message, _, _ in extract_from_dir(str(ROOT / "src" / "pxr"), method_map)
+    }
+    assert extracted == ids(template())
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_compiled_catalogs_match_their_po_files(language: str) -> None:
+    buffer = io.BytesIO()
+    write_mo(buffer, po(language))
+    compiled = (LOCALE_DIR / language / "LC_MESSAGES" / "pxr.mo").read_bytes()
+    assert compiled == buffer.getvalue(), (
+        f"run: pybabel compile -d src/pxr/locale -D pxr ({language})"
+    )
+
+
+def test_romanian_uses_comma_below_never_the_cedilla() -> None:
+    text = "".join("".join(strings(m.string)) for m in po("ro"))
+    assert not set(text) & set("şţŞŢ")
+    assert set(text) & set("șț")
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_dutch_and_english_stay_in_gsm7(language: str) -> None:
+    """No en dash or curly quote sneaks in and turns a cheap SMS into UCS-2."""
+    for message in po(language):
+        for text in strings(message.string):
+            assert is_gsm7(normalize_spaces(text)), f"{language}: {text!r}"
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def customer(locale: str, **extra: object) -> Customer:
+    return Customer(id="c", locale=locale, timezone="Europe/Warsaw", **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("pl-PL", "Przepraszamy: Twoje zamówienie PL-1 spóźnia się – to już 5 godzin."),
+        ("bg-BG", "Съжаляваме: Вашата поръчка PL-1 закъснява с 5 часа."),
+        ("nl-NL", "Het spijt ons: je bestelling PL-1 is 5 uur te laat."),
+        ("ro-RO", "Ne pare rău: comanda dumneavoastră PL-1 are o întârziere de 5 ore."),
+        ("en-GB", "We are sorry: your order PL-1 is 5 hours late."),
+    ],
+)
+def test_each_customer_reads_their_own_language(locale: str, expected: str) -> None:
+    rendered = render(
+        "notice", customer(locale), "PL-1", topic="delivery", delay=dt.timedelta(hours=5)
+    )
+    assert rendered.text.startswith(expected)
+
+
+def test_plural_forms_follow_cldr() -> None:
+    def title(locale: str, n: int) -> str:
+        messages = [attrs.evolve(message_for("email", "a@b.pl", "x"), locale=locale)] * n
+        return combine(messages).title or ""
+
+    assert title("pl", 2) == "2 wiadomości od nas"
+    assert title("pl", 5) == "5 wiadomości od nas"
+    assert title("ro", 2) == "2 mesaje de la noi"
+    assert title("ro", 20) == "20 de mesaje de la noi"
+    assert title("bg", 3) == "3 съобщения от нас"
+    assert title("en", 2) == "2 updates from us"
+
+
+def test_fallback_chain() -> None:
+    assert fallback_chain("pl_PL", "ro") == ("pl_PL", "pl", "ro", "en")
+    assert fallback_chain("de_AT") == ("de_AT", "de", "en")
+
+
+def test_a_locale_without_a_catalog_falls_back_and_is_reported_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="pxr.i18n")
+    german = customer("de-AT", name="Lena")
+    rendered = render("notice", german, "AT-1", topic="delivery", fallback_locale="ro")
+    assert rendered.text.startswith("Ne pare rău: comanda dumneavoastră AT-1 întârzie.")
+    render("notice", german, "AT-2", topic="delivery", fallback_locale="ro")
+    assert caplog.text.count("no catalog for locale 'de_AT'") == 1
+
+
+def test_amounts_and_dates_are_in_the_customer_locale_and_zone() -> None:
+    voucher = Compensation(
+        kind="voucher",
+        amount=Money(Decimal("20"), "EUR"),
+        code="ABCDE-FGHJK",
+        expires_at=dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC),
+    )
+    sofia = Customer(id="c", locale="bg-BG", timezone="Europe/Sofia")
+    text = render("notice", sofia, "BG-1", compensations=[voucher]).text
+    assert "20,00\u00a0€" in text
+    assert "1.06.26\u202fг., 15:00" in text  # 12:00 UTC is 15:00 in Sofia in summer
+
+
+def test_bulgarian_leva_after_the_euro_are_paid_in_euro() -> None:
+    leva = Money(Decimal("195.58"), "BGN")
+    assert in_euro_if_bulgarian_lev(leva, dt.date(2025, 12, 31)) == leva
+    assert in_euro_if_bulgarian_lev(leva, dt.date(2026, 1, 2)) == Money(Decimal("100.00"), "EUR")
+
+
+def test_email_form_has_a_subject_and_a_greeting() -> None:
+    rendered = render(
+        "notice", customer("nl-NL", name="Sanne"), "NL-1", form="email", topic="delivery"
+    )
+    assert rendered.title == "Je bestelling NL-1 is te laat: onze excuses"
+    assert rendered.text.startswith("Beste Sanne,\n\n")
+
+
+def test_polish_greets_without_the_name_it_would_have_to_decline() -> None:
+    rendered = render("notice", customer("pl", name="Anna"), "PL-1", form="email")
+    assert rendered.text.startswith("Dzień dobry,\n\n")
+
+
+# ------------------------------------------------------------------ host catalogs
+
+
+def host_catalog(tmp_path: Path, language: str, entries: dict[object, object]) -> Path:
+    """A host's compiled catalog, domain 'acme', as pybabel compile would write it."""
+    catalog = Catalog(locale=language, domain="acme")
+    for msgid, msgstr in entries.items():
+        catalog.add(msgid, msgstr)  # type: ignore[arg-type]
+    folder = tmp_path / language / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "acme.mo").open("wb") as stream:
+        write_mo(stream, catalog)
+    return tmp_path
+
+
+def brand_plugin(directory: Path) -> object:
+    class Brand:
+        __name__ = "acme-brand"
+
+        @hookimpl
+        def register_catalogs(self, register: Callable[[str, Path], None]) -> None:
+            register("acme", directory)
+
+    return Brand()
+
+
+def test_a_host_catalog_overrides_one_message_and_keeps_the_rest(tmp_path: Path) -> None:
+    directory = host_catalog(
+        tmp_path,
+        "pl",
+        {"No need to contact us.": "Nie musisz nic robić – ACME dba o wszystko."},
+    )
+    plugins = Plugins(load_entry_points=False)
+    plugins.add(brand_plugin(directory), name="acme-brand")
+    catalogs = tuple((d, p) for d, p in plugins.registry.catalogs if d != "pxr")
+    rendered = render(
+        "notice", customer("pl-PL"), "PL-1", form="short", topic="delivery", catalogs=catalogs
+    )
+    assert rendered.text.startswith("Przepraszamy: Twoje zamówienie PL-1 jest opóźnione.")
+    assert rendered.text.endswith("Nie musisz nic robić – ACME dba o wszystko.")
+
+
+def test_an_untranslated_plural_filled_with_english_does_not_hide_pxr_translation(
+    tmp_path: Path,
+) -> None:
+    """pybabel compile fills an untranslated plural with the msgids: that is not a translation."""
+    source = ("{count} update from us", "{count} updates from us")
+    directory = host_catalog(tmp_path, "bg", {source: source})
+    t = translator("bg", "en", (("acme", directory),))
+    assert t.ngettext(*source, 3) == "{count} съобщения от нас"
+
+
+def test_pxr_catalogs_command_shows_coverage(capsys: pytest.CaptureFixture[str]) -> None:
+    from pxr.cli import main  # noqa: PLC0415
+
+    assert main(["catalogs"]) == 0
+    out = capsys.readouterr().out
+    for language in SHIPPED:
+        assert f"pxr          {language:<8}" in out
+    assert "100%" in out
