@@ -1,4 +1,5 @@
-"""The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``plugins`` and ``catalogs``.
+"""The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``journey``, ``metrics``,
+``report``, ``plugins`` and ``catalogs``.
 
 Exit status: 0 all good; 1 some input lines were rejected (each reported,
 the rest processed); 2 the policy or the command line is unusable.
@@ -23,9 +24,11 @@ from pxr.engine import Recovery
 from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
 from pxr.events import read_events
 from pxr.i18n import coverage
+from pxr.journey import format_journey, journey
 from pxr.ledger import Ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
+from pxr.metrics import compute_metrics, format_metrics
 from pxr.model import (
     Action,
     BreachEscalated,
@@ -39,6 +42,7 @@ from pxr.model import (
 )
 from pxr.plugins import get_plugins
 from pxr.policy import Policy, load_policy
+from pxr.report import render_report
 from pxr.transports import load_transports
 
 __all__ = ["main"]
@@ -303,6 +307,70 @@ def _catalogs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _open_existing(store: str, err: TextIO) -> SQLiteLedger | None:
+    if not os.path.isfile(store):
+        err.write(f"pxr: {store}: no such ledger file\n")
+        return None
+    try:
+        return SQLiteLedger(store)
+    except LedgerError as error:
+        err.write(f"pxr: {error}\n")
+        return None
+
+
+def _journey(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        policy = load_policy(args.policy)
+    except PolicyError as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    ledger = _open_existing(args.store, err) if args.store else None
+    if args.store and ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        out.write(format_journey(journey(policy, ledger), with_ledger=ledger is not None))
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return EXIT_OK
+
+
+def _metrics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        metrics = compute_metrics(ledger)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write(json.dumps(metrics.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(format_metrics(metrics))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    policy = None
+    if args.policy:
+        try:
+            policy = load_policy(args.policy)
+        except PolicyError as error:
+            err.write(f"pxr: {error}\n")
+            return EXIT_UNUSABLE
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        page = render_report(ledger, policy)
+    finally:
+        ledger.close()
+    with open(args.output, "w", encoding="utf-8") as stream:
+        stream.write(page)
+    out.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr", description="Proactive Experience Recovery: tell the customer first."
@@ -342,6 +410,24 @@ def _parser() -> argparse.ArgumentParser:
 
     catalogs = commands.add_parser("catalogs", help="message catalog coverage per locale")
     catalogs.set_defaults(run=_catalogs)
+
+    journey_ = commands.add_parser(
+        "journey", help="the journey's stages, their thresholds, and where breaches came from"
+    )
+    journey_.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
+    journey_.add_argument("--store", metavar="FILE", help="a ledger, to count breaches and cost")
+    journey_.set_defaults(run=_journey)
+
+    metrics = commands.add_parser("metrics", help="first-contact rate, speed, cost, follow-ups")
+    metrics.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    metrics.add_argument("--json", action="store_true", help="one JSON object")
+    metrics.set_defaults(run=_metrics)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report")
+    report.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    report.add_argument("--policy", metavar="FILE", help="the policy, for the journey's stages")
+    report.add_argument("-o", "--output", metavar="FILE", default="report.html")
+    report.set_defaults(run=_report)
     return parser
 
 

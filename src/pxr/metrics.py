@@ -1,0 +1,394 @@
+"""The answers the seeds ask for, computed from the ledger.
+
+Only 1 in 26 unhappy customers complains, so a company must know where
+experiences break, whether it reached the customer first, how fast, at what
+cost, and whether recovery keeps customers. :func:`compute_metrics` reads a
+ledger and answers each question; ``pxr metrics`` prints the answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from pxr.ledger import Ledger
+
+__all__ = [
+    "ChannelStats",
+    "Comparison",
+    "FollowUps",
+    "Metrics",
+    "OutcomeRate",
+    "compute_metrics",
+    "difference_interval",
+    "format_metrics",
+]
+
+#: Fewer customers than this in either group, or fewer than 5 with and 5
+#: without the outcome, and the comparison says it cannot conclude.
+MIN_GROUP = 30
+
+
+@attrs.frozen
+class ChannelStats:
+    """What happened on one channel."""
+
+    queued: int = 0
+    sent: int = 0
+    dead: int = 0
+    transient_failures: int = 0
+    moved_on: int = 0  # permanent failures: moved to the customer's next channel
+    segments: int = 0  # SMS segments of messages sent
+
+
+@attrs.frozen
+class FollowUps:
+    """Human follow-ups (``contact`` compensations): planned, done, how fast."""
+
+    planned: int
+    done: int
+    on_time: int
+    median_hours_to_contact: float | None
+
+
+@attrs.frozen
+class OutcomeRate:
+    """How many customers of a group had an outcome."""
+
+    customers: int
+    with_outcome: int
+
+    @property
+    def rate(self) -> float:
+        """The share with the outcome (0 for an empty group)."""
+        return self.with_outcome / self.customers if self.customers else 0.0
+
+
+@attrs.frozen
+class Comparison:
+    """Treated vs control (holdout) customers of one threshold, for one outcome."""
+
+    threshold: str
+    outcome: str
+    treated: OutcomeRate
+    control: OutcomeRate
+    difference: float  # treated rate minus control rate
+    interval: tuple[float, float] | None  # 95 % interval for the difference
+    verdict: str
+
+
+@attrs.frozen
+class Metrics:
+    """Everything ``pxr metrics`` reports."""
+
+    breaches: Mapping[tuple[str, str, str], int]  # (stage, threshold, severity) -> count
+    first_contact: tuple[int, int]  # (we were first, breaches with a message or a complaint)
+    seconds_to_first_message: Sequence[float]
+    channels: Mapping[str, ChannelStats]
+    cost_by_currency: Mapping[str, Decimal]
+    cost_by_kind: Mapping[tuple[str, str], Decimal]  # (kind, currency) -> amount
+    compensations_by_kind: Mapping[str, int]
+    suppressed: Mapping[str, int]
+    follow_ups: FollowUps
+    comparisons: Sequence[Comparison]
+
+    @property
+    def first_contact_rate(self) -> float | None:
+        """Breaches where our message went out before any complaint, over those
+        that had a message or a complaint."""
+        first, total = self.first_contact
+        return first / total if total else None
+
+    def time_to_first_message(self) -> tuple[float | None, float | None]:
+        """Median and 90th percentile, in seconds, from breach to first message."""
+        values = sorted(self.seconds_to_first_message)
+        if not values:
+            return None, None
+        return statistics.median(values), _percentile(values, 0.9)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        median, p90 = self.time_to_first_message()
+        return {
+            "breaches": [
+                {"stage": s, "threshold": t, "severity": v, "count": n}
+                for (s, t, v), n in sorted(self.breaches.items())
+            ],
+            "first_contact": {
+                "first": self.first_contact[0],
+                "total": self.first_contact[1],
+                "rate": self.first_contact_rate,
+            },
+            "time_to_first_message_seconds": {"median": median, "p90": p90},
+            "channels": {
+                name: attrs.asdict(stats) for name, stats in sorted(self.channels.items())
+            },
+            "cost": {
+                "by_currency": {c: str(a) for c, a in sorted(self.cost_by_currency.items())},
+                "by_kind": [
+                    {"kind": k, "currency": c, "amount": str(a)}
+                    for (k, c), a in sorted(self.cost_by_kind.items())
+                ],
+                "count_by_kind": dict(sorted(self.compensations_by_kind.items())),
+            },
+            "suppressed": dict(sorted(self.suppressed.items())),
+            "follow_ups": attrs.asdict(self.follow_ups),
+            "control_groups": [
+                {
+                    "threshold": c.threshold,
+                    "outcome": c.outcome,
+                    "treated": {"customers": c.treated.customers, "with": c.treated.with_outcome},
+                    "control": {"customers": c.control.customers, "with": c.control.with_outcome},
+                    "difference": c.difference,
+                    "interval": list(c.interval) if c.interval else None,
+                    "verdict": c.verdict,
+                }
+                for c in self.comparisons
+            ],
+        }
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile of sorted ``values``."""
+    rank = max(1, math.ceil(share * len(values)))
+    return values[rank - 1]
+
+
+def difference_interval(
+    treated: OutcomeRate, control: OutcomeRate, z: float = 1.959964
+) -> tuple[float, float] | None:
+    """Newcombe's 95 % interval for a difference of two proportions (Wilson scores).
+
+    Better than the textbook Wald interval for small groups and rates near 0
+    or 1 — exactly the case of a 5 % holdout. ``None`` for an empty group.
+    """
+    if not treated.customers or not control.customers:
+        return None
+    l1, u1 = _wilson(treated.with_outcome, treated.customers, z)
+    l2, u2 = _wilson(control.with_outcome, control.customers, z)
+    p1, p2 = treated.rate, control.rate
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return (low, high)
+
+
+def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _verdict(
+    treated: OutcomeRate, control: OutcomeRate, interval: tuple[float, float] | None
+) -> str:
+    small = [
+        group
+        for group in (treated, control)
+        if group.customers < MIN_GROUP
+        or group.with_outcome < 5
+        or group.customers - group.with_outcome < 5
+    ]
+    if small or interval is None:
+        return (
+            "too few customers to conclude anything: each group needs at least"
+            f" {MIN_GROUP}, with 5 or more with and without the outcome"
+        )
+    low, high = interval
+    if low > 0:
+        return "more common among customers who got compensation"
+    if high < 0:
+        return "less common among customers who got compensation"
+    return "no clear difference: the interval includes zero"
+
+
+def _compare(ledger: Ledger) -> list[Comparison]:
+    groups: dict[str, dict[str, bool]] = defaultdict(dict)  # threshold -> customer -> holdout
+    for breach in ledger.breaches():
+        groups[breach.threshold].setdefault(breach.customer, breach.holdout)
+    outcomes: dict[str, set[str]] = defaultdict(set)  # outcome -> customers
+    for customer, outcome, _ in ledger.events("outcome"):
+        outcomes[outcome].add(customer)
+    comparisons = []
+    for threshold, members in sorted(groups.items()):
+        if not any(members.values()):
+            continue  # no control group for this threshold
+        control = {c for c, held in members.items() if held}
+        treated = set(members) - control
+        for outcome, who in sorted(outcomes.items()):
+            t = OutcomeRate(len(treated), len(treated & who))
+            c = OutcomeRate(len(control), len(control & who))
+            interval = difference_interval(t, c)
+            comparisons.append(
+                Comparison(
+                    threshold, outcome, t, c, t.rate - c.rate, interval, _verdict(t, c, interval)
+                )
+            )
+    return comparisons
+
+
+def _first_contact(ledger: Ledger) -> tuple[tuple[int, int], list[float]]:
+    first_message: dict[tuple[str, str], dt.datetime] = {}
+    for entry in ledger.outbox():
+        key = (entry.customer, entry.subject)
+        if key not in first_message or entry.message.send_at < first_message[key]:
+            first_message[key] = entry.message.send_at
+    first_complaint: dict[tuple[str, str], dt.datetime] = {}
+    for customer, subject, at in ledger.events("complaint"):
+        key = (customer, subject)
+        if key not in first_complaint or at < first_complaint[key]:
+            first_complaint[key] = at
+    first = total = 0
+    delays: list[float] = []
+    for breach in ledger.breaches():
+        key = (breach.customer, breach.subject)
+        message, complaint = first_message.get(key), first_complaint.get(key)
+        if message is not None:
+            delays.append(max(0.0, (message - breach.opened_at).total_seconds()))
+        if message is None and complaint is None:
+            continue
+        total += 1
+        if message is not None and (complaint is None or message <= complaint):
+            first += 1
+    return (first, total), delays
+
+
+def _channels(ledger: Ledger) -> dict[str, ChannelStats]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    attempts = ledger.attempts()
+    first_channel: dict[int, str] = {}
+    for attempt in attempts:
+        first_channel.setdefault(attempt.entry_id, attempt.channel)
+        outcome = {"sent": "sent", "transient": "transient_failures", "permanent": "moved_on"}
+        counts[attempt.channel][outcome.get(attempt.status, attempt.status)] += 1
+    for entry in ledger.outbox():
+        # Counted where it was first routed; a fallback shows as "moved_on" there.
+        routed = first_channel.get(entry.id or 0, entry.message.channel)
+        counts[routed]["queued"] += 1
+        if entry.status == "dead":
+            counts[entry.message.channel]["dead"] += 1
+        if entry.status == "sent" and entry.message.segments:
+            counts[entry.message.channel]["segments"] += entry.message.segments
+    fields = set(attrs.fields_dict(ChannelStats))
+    return {
+        name: ChannelStats(**{k: v for k, v in tally.items() if k in fields})
+        for name, tally in counts.items()
+    }
+
+
+def _follow_ups(ledger: Ledger) -> FollowUps:
+    tasks = [r for r in ledger.compensations() if r.compensation.kind == "contact"]
+    contacted: dict[tuple[str, str], dt.datetime] = {}
+    for customer, subject, at in ledger.events("contacted"):
+        key = (customer, subject)
+        if key not in contacted or at < contacted[key]:
+            contacted[key] = at
+    done = on_time = 0
+    hours: list[float] = []
+    for task in tasks:
+        reached = contacted.get((task.customer, task.subject))
+        if reached is None:
+            continue
+        done += 1
+        hours.append((reached - task.created_at).total_seconds() / 3600)
+        due = task.compensation.due_at
+        if due is None or reached <= due:
+            on_time += 1
+    return FollowUps(len(tasks), done, on_time, statistics.median(hours) if hours else None)
+
+
+def compute_metrics(ledger: Ledger) -> Metrics:
+    """Read the whole ledger once per question and answer it."""
+    breaches: Counter[tuple[str, str, str]] = Counter(
+        (b.stage or "(no stage)", b.threshold, str(b.severity)) for b in ledger.breaches()
+    )
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    by_kind: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    kinds: Counter[str] = Counter()
+    for record in ledger.compensations():
+        kinds[record.compensation.kind] += 1
+        amount = record.compensation.amount
+        if amount is not None:
+            by_currency[amount.currency] += amount.amount
+            by_kind[record.compensation.kind, amount.currency] += amount.amount
+    first_contact, delays = _first_contact(ledger)
+    return Metrics(
+        breaches=dict(breaches),
+        first_contact=first_contact,
+        seconds_to_first_message=delays,
+        channels=_channels(ledger),
+        cost_by_currency=dict(by_currency),
+        cost_by_kind=dict(by_kind),
+        compensations_by_kind=dict(kinds),
+        suppressed=dict(Counter(_reason(s.reason) for s in ledger.suppressions())),
+        follow_ups=_follow_ups(ledger),
+        comparisons=_compare(ledger),
+    )
+
+
+def _reason(reason: str) -> str:
+    """A reason without its per-case detail, for counting (``rate limit: 3 …``)."""
+    return reason.split(" (", maxsplit=1)[0]
+
+
+def weekly(points: Iterable[tuple[dt.datetime, Decimal]]) -> list[tuple[dt.date, Decimal]]:
+    """Sum amounts per ISO week (Monday first)."""
+    weeks: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for at, amount in points:
+        day = at.date()
+        weeks[day - dt.timedelta(days=day.weekday())] += amount
+    return sorted(weeks.items())
+
+
+def format_metrics(m: Metrics) -> str:
+    """The metrics as text a CX manager reads top to bottom."""
+    lines = ["Breaches (stage, threshold, severity)"]
+    for (stage, threshold, severity), count in sorted(m.breaches.items()):
+        lines.append(f"  {stage:<14} {threshold:<20} {severity:<9} {count:>6}")
+    rate = m.first_contact_rate
+    first, total = m.first_contact
+    lines.append(
+        f"We were first: {first} of {total}"
+        + (f" ({rate:.0%})" if rate is not None else "")
+        + " — our message before any complaint"
+    )
+    median, p90 = m.time_to_first_message()
+    if median is not None and p90 is not None:
+        lines.append(
+            f"Time to first message: median {median / 60:.0f} min,"
+            f" 90th percentile {p90 / 60:.0f} min"
+        )
+    lines.append(
+        "Deliveries (channel: queued, sent, failed for good, moved on, retried, SMS segments)"
+    )
+    for name, stats in sorted(m.channels.items()):
+        lines.append(
+            f"  {name:<10} {stats.queued:>5} {stats.sent:>5} {stats.dead:>5} {stats.moved_on:>5}"
+            f" {stats.transient_failures:>5} {stats.segments:>6}"
+        )
+    lines.append("Compensation cost")
+    for (kind, currency), amount in sorted(m.cost_by_kind.items()):
+        lines.append(f"  {kind:<12} {amount:>12} {currency}")
+    for currency, amount in sorted(m.cost_by_currency.items()):
+        lines.append(f"  {'total':<12} {amount:>12} {currency}")
+    f = m.follow_ups
+    lines.append(f"Follow-ups: {f.done} done of {f.planned} planned, {f.on_time} on time")
+    if m.suppressed:
+        lines.append("Suppressed")
+        for reason, count in sorted(m.suppressed.items()):
+            lines.append(f"  {reason:<50} {count:>5}")
+    for c in m.comparisons:
+        lines.append(
+            f"Control group, {c.threshold}, {c.outcome}: compensated"
+            f" {c.treated.with_outcome}/{c.treated.customers}, control"
+            f" {c.control.with_outcome}/{c.control.customers} — {c.verdict}"
+        )
+    return "\n".join(lines) + "\n"
