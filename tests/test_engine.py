@@ -273,3 +273,36 @@ def test_statutory_compensation_ignores_the_budget(make_recovery: MakeRecovery) 
     (compensation,) = [a for a in actions if isinstance(a, CompensationIssued)]
     assert str(compensation.compensation.amount) == "250.00 EUR"
     assert compensation.compensation.statutory
+
+
+SURVEY = """
+[[thresholds]]
+name = "survey-low"
+metric = "survey_score"
+below = { major = 3 }
+compensation.major = { kind = "contact", within = "24h", team = "care" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "comment", "priority"),
+    [
+        ("", "The courier was rude.", 1),  # a low score with a comment: priority 1
+        ("", None, 2),  # without one: priority 2
+        ("", "   ", 2),
+        (", priority = 3", "Anything", 3),
+        (", priority = { with_comment = 2, without_comment = 4 }", None, 4),
+    ],
+)
+def test_survey_follow_up_priority(
+    make_recovery: MakeRecovery, extra: str, comment: str | None, priority: int
+) -> None:
+    text = SURVEY.replace('team = "care" }', f'team = "care"{extra} }}')
+    context = {"comment": comment} if comment is not None else {}
+    signal = Signal(
+        customer="c-anna", subject="S", metric="survey_score", value=2, at=at(), context=context
+    )
+    (task,) = [a for a in make_recovery(text).observe(signal) if isinstance(a, CompensationIssued)]
+    assert task.compensation.priority == priority
+    assert task.compensation.team == "care"
+    assert task.compensation.due_at == at() + dt.timedelta(hours=24)

@@ -272,6 +272,8 @@ class Contact:
     team: str | None = None
     priority: int | None = None
     comment_key: str = "comment"
+    with_comment: int = 1
+    without_comment: int = 2
     kind: str = "contact"
     statutory: bool = False
 
@@ -280,7 +282,8 @@ class Contact:
         priority = self.priority
         if priority is None:
             comment = request.context.get(self.comment_key)
-            priority = 1 if isinstance(comment, str) and comment.strip() else 2
+            has_comment = isinstance(comment, str) and bool(comment.strip())
+            priority = self.with_comment if has_comment else self.without_comment
         return Compensation(
             kind=self.kind,
             team=self.team,
@@ -290,7 +293,11 @@ class Contact:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Contact:
-        """``{ kind = "contact", within = "24h", team = "care" }``."""
+        """``{ kind = "contact", within = "24h", team = "care" }``.
+
+        ``priority`` is a number (always that priority) or a table
+        ``{ with_comment = 1, without_comment = 2 }`` (the default rule).
+        """
         _reject_unknown(config, {"within", "team", "priority", "comment_key"}, where)
         within = config.get("within", "24h")
         if not isinstance(within, str):
@@ -301,11 +308,21 @@ class Contact:
         if team is not None and not isinstance(team, str):
             raise ValidationError(f"{where}.team", f"expected a team name, got {team!r}")
         priority = config.get("priority")
-        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-            raise ValidationError(f"{where}.priority", f"expected a whole number, got {priority!r}")
+        rules = {"with_comment": 1, "without_comment": 2}
+        if isinstance(priority, dict):
+            unknown = set(priority) - set(rules)
+            if unknown:
+                raise ValidationError(f"{where}.priority", f"unknown keys {sorted(unknown)}")
+            rules.update(priority)
+            priority = None
+        for key, value in [("priority", priority), *rules.items()]:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationError(f"{where}.{key}", f"expected a whole number, got {value!r}")
         return cls(
             parse_duration(within, f"{where}.within"),
             team,
             priority,
             str(config.get("comment_key", "comment")),
+            rules["with_comment"],
+            rules["without_comment"],
         )

@@ -35,6 +35,7 @@ from pxr.events import (
 from pxr.ledger import CodeTaken, CompensationRecord, Ledger, OutboxEntry, SuppressionRecord
 from pxr.ledger.memory import MemoryLedger
 from pxr.messages import Rendered, render
+from pxr.metrics import HOLDOUT_REASON
 from pxr.model import (
     Action,
     Breach,
@@ -330,7 +331,7 @@ class Recovery:
         decided = [p.compensate(request) for p in policies if p.statutory or not breach.holdout]
         if breach.holdout and any(not p.statutory for p in policies):
             self._suppress(
-                breach, signal.at, "compensation", "control group: apology only", actions
+                breach, signal.at, "compensation", f"{HOLDOUT_REASON}: apology only", actions
             )
         # A breach opened just now has paid nothing: no need to ask the ledger.
         credit: dict[tuple[str, bool], Decimal] | None = {} if fresh else None

@@ -31,6 +31,9 @@ __all__ = [
     "format_metrics",
 ]
 
+#: The suppression reason the engine records for a held-out compensation.
+HOLDOUT_REASON = "control group"
+
 #: Fewer customers than this in either group, or fewer than 5 with and 5
 #: without the outcome, and the comparison says it cannot conclude.
 MIN_GROUP = 30
@@ -94,7 +97,7 @@ class Metrics:
     channels: Mapping[str, ChannelStats]
     cost_by_currency: Mapping[str, Decimal]
     cost_by_kind: Mapping[tuple[str, str], Decimal]  # (kind, currency) -> amount
-    compensations_by_kind: Mapping[str, int]
+    compensations_by_kind: Mapping[tuple[str, str], int]  # (kind, currency or "") -> count
     suppressed: Mapping[str, int]
     follow_ups: FollowUps
     comparisons: Sequence[Comparison]
@@ -136,7 +139,10 @@ class Metrics:
                     {"kind": k, "currency": c, "amount": str(a)}
                     for (k, c), a in sorted(self.cost_by_kind.items())
                 ],
-                "count_by_kind": dict(sorted(self.compensations_by_kind.items())),
+                "count_by_kind": [
+                    {"kind": k, "currency": c or None, "count": n}
+                    for (k, c), n in sorted(self.compensations_by_kind.items())
+                ],
             },
             "suppressed": dict(sorted(self.suppressed.items())),
             "follow_ups": attrs.asdict(self.follow_ups),
@@ -211,9 +217,19 @@ def _verdict(
 
 
 def _compare(ledger: Ledger) -> list[Comparison]:
-    groups: dict[str, dict[str, bool]] = defaultdict(dict)  # threshold -> customer -> holdout
-    for breach in ledger.breaches():
-        groups[breach.threshold].setdefault(breach.customer, breach.holdout)
+    """Per threshold: customers who got compensation vs customers held out of it.
+
+    Only breaches that reached a compensated tier count: a held-out customer
+    whose breach stayed at "apology only" was never denied anything.
+    """
+    groups: dict[str, dict[str, bool]] = defaultdict(dict)  # threshold -> customer -> held out
+    for record in ledger.suppressions():
+        held = record.what == "compensation" and record.reason.startswith(HOLDOUT_REASON)
+        if held and record.threshold is not None:
+            groups[record.threshold][record.customer] = True
+    for comp in ledger.compensations():
+        if comp.compensation.kind != "apology":
+            groups[comp.threshold].setdefault(comp.customer, False)
     outcomes: dict[str, set[str]] = defaultdict(set)  # outcome -> customers
     for customer, outcome, _ in ledger.events("outcome"):
         outcomes[outcome].add(customer)
@@ -312,10 +328,10 @@ def compute_metrics(ledger: Ledger) -> Metrics:
     )
     by_currency: dict[str, Decimal] = defaultdict(Decimal)
     by_kind: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    kinds: Counter[str] = Counter()
+    kinds: Counter[tuple[str, str]] = Counter()
     for record in ledger.compensations():
-        kinds[record.compensation.kind] += 1
         amount = record.compensation.amount
+        kinds[record.compensation.kind, amount.currency if amount else ""] += 1
         if amount is not None:
             by_currency[amount.currency] += amount.amount
             by_kind[record.compensation.kind, amount.currency] += amount.amount

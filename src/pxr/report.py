@@ -40,9 +40,14 @@ def _e(value: object) -> str:
 
 
 def bar_chart(
-    title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], unit: str = ""
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    unit: str = "",
+    *,
+    colour_by_label: bool = False,
 ) -> str:
-    """A grouped bar chart as inline SVG (one colour per series)."""
+    """A grouped bar chart as inline SVG (one colour per series, or per label)."""
     width, height, left, bottom = 640, 260, 48, 60
     top = max((max(values, default=0) for _, values in series), default=0) or 1
     group = (width - left - 10) / max(len(labels), 1)
@@ -62,7 +67,7 @@ def bar_chart(
             x = x0 + j * bar
             parts.append(
                 f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{bar * 0.92:.1f}" '
-                f'height="{h:.1f}" fill="{colours[j % len(colours)]}">'
+                f'height="{h:.1f}" fill="{colours[(i if colour_by_label else j) % len(colours)]}">'
                 f"<title>{_e(name)} {_e(label)}: {_e(_fmt(value))}{_e(unit)}</title></rect>"
             )
         parts.append(
@@ -245,9 +250,9 @@ def _cards(m: Metrics) -> str:
 
 def _cost_table(m: Metrics) -> str:
     rows = "".join(
-        f"<tr><td>{_e(kind)}</td><td class=n>{m.compensations_by_kind.get(kind, 0)}</td>"
-        f"<td class=n>{_e(amount)} {_e(currency)}</td></tr>"
-        for (kind, currency), amount in sorted(m.cost_by_kind.items())
+        f"<tr><td>{_e(kind)}</td><td class=n>{count}</td>"
+        f"<td class=n>{_e(m.cost_by_kind.get((kind, currency), ''))} {_e(currency)}</td></tr>"
+        for (kind, currency), count in sorted(m.compensations_by_kind.items())
     )
     return f"<table><tr><th>kind</th><th>count</th><th>amount</th></tr>{rows}</table>"
 
@@ -268,6 +273,7 @@ def _control(m: Metrics) -> str:
                 ["compensated", "control"],
                 [(c.outcome, [100 * c.treated.rate, 100 * c.control.rate])],
                 " %",
+                colour_by_label=True,
             )
         )
         interval = (
