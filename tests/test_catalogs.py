@@ -26,6 +26,8 @@ from pxr.money import in_euro_if_bulgarian_lev
 from pxr.plugins import Plugins
 from pxr.testing import message_for
 
+from .conftest import at
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -271,3 +273,37 @@ def test_pxr_catalogs_command_shows_coverage(capsys: pytest.CaptureFixture[str])
     for language in SHIPPED:
         assert f"pxr          {language:<8}" in out
     assert "100%" in out
+
+
+def test_the_documented_brand_catalog_overrides_one_message() -> None:
+    """docs/localization.md's example: examples/embed/brand_catalog.py and its acme.po."""
+    import importlib.util  # noqa: PLC0415
+
+    from pxr import MemoryLedger, Recovery, Signal, loads_policy  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(
+        "brand_catalog", Path(__file__).parent.parent / "examples" / "embed" / "brand_catalog.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    brand_catalog = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(brand_catalog)
+    plugins = Plugins(load_entry_points=False)
+    plugins.add(brand_catalog, name="acme")
+    policy = loads_policy(
+        '[[thresholds]]\nname = "late"\ntopic = "delivery"\nmetric = "delay"\nunit = "hours"\n'
+        "above = { minor = 1 }\n",
+        plugins.registry,
+    )
+    anna = Customer(id="c", locale="pl-PL", phone="+48512345678")
+    recovery = Recovery(policy, MemoryLedger(), plugins=plugins, customers=[anna])
+    (message,) = [
+        a
+        for a in recovery.observe(
+            Signal(customer="c", subject="PL-1", metric="delay", value=2, at=at())
+        )
+        if a.action == "message"
+    ]
+    text = message.to_dict()["text"]
+    assert text.startswith("Przepraszamy: Twoje zamówienie PL-1 spóźnia się")  # pxr's own
+    assert text.endswith("Nie musisz nic robić – resztą zajmie się ACME.")  # the brand's

@@ -182,3 +182,36 @@ def test_two_connections_to_one_file_never_double_insert(tmp_path: Path) -> None
         assert not one.escalate_breach("t", "S", Severity.MAJOR, at(3))
     one.close()
     two.close()
+
+
+def test_erasing_a_customer_keeps_counts_and_drops_personal_data(ledger: Ledger) -> None:
+    from pxr import Recovery  # noqa: PLC0415
+    from pxr.ledger import pseudonym  # noqa: PLC0415
+    from pxr.metrics import compute_metrics  # noqa: PLC0415
+
+    from .conftest import ANNA, PARCEL, policy_from  # noqa: PLC0415
+    from .test_engine import late  # noqa: PLC0415
+
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late(26))
+    recovery.complaint("c-anna", "PL-1", at(3))
+    before = compute_metrics(ledger)
+    alias = ledger.erase_customer("c-anna")
+    assert alias == pseudonym("c-anna")
+    assert alias.startswith("erased-")
+    (entry,) = ledger.outbox()
+    assert (entry.customer, entry.message.to, entry.message.text, entry.status) == (
+        alias,
+        "",
+        "",
+        "erased",
+    )
+    assert entry.fallbacks == ()
+    assert {b.customer for b in ledger.breaches()} == {alias}
+    assert {r.customer for r in ledger.compensations()} == {alias}
+    assert ledger.events("complaint")[0][0] == alias
+    assert ledger.due(at(10), 10) == []  # never sent
+    after = compute_metrics(ledger)
+    assert after.breaches == before.breaches
+    assert after.cost_by_currency == before.cost_by_currency
+    assert after.first_contact == before.first_contact

@@ -31,7 +31,7 @@ from pxr.model import (
     Signal,
 )
 from pxr.money import Money
-from pxr.policy import Policy, load_policy
+from pxr.policy import Policy, load_policy, loads_policy
 from pxr.thresholds import Threshold
 
 __version__ = "0.1.0.dev0"
@@ -62,4 +62,5 @@ __all__ = [
     "__version__",
     "hookimpl",
     "load_policy",
+    "loads_policy",
 ]

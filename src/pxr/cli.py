@@ -371,6 +371,18 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        alias = ledger.erase_customer(args.customer)
+    finally:
+        ledger.close()
+    out.write(f"erased; the customer is now {alias} in {args.store}\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr", description="Proactive Experience Recovery: tell the customer first."
@@ -428,6 +440,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--policy", metavar="FILE", help="the policy, for the journey's stages")
     report.add_argument("-o", "--output", metavar="FILE", default="report.html")
     report.set_defaults(run=_report)
+
+    erase = commands.add_parser("erase", help="erase a customer's personal data from a ledger")
+    erase.add_argument("customer", metavar="CUSTOMER", help="the customer's id")
+    erase.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    erase.set_defaults(run=_erase)
     return parser
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "Rule",
     "Stage",
     "load_policy",
+    "loads_policy",
     "tiered_threshold",
 ]
 
@@ -362,6 +363,18 @@ def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> P
     return Policy(rules=tuple(rules), stages=tuple(stages), **recovery)
 
 
+def loads_policy(text: str, registry: Registry | None = None, name: str = "<policy>") -> Policy:
+    """A policy from TOML text. Raises :class:`~pxr.errors.PolicyError` naming the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(name, "", f"not valid TOML: {error}") from None
+    try:
+        return parse_policy(data, registry)
+    except ValidationError as error:
+        raise PolicyError(name, error.where, error.problem) from None
+
+
 def load_policy(path: str | os.PathLike[str], registry: Registry | None = None) -> Policy:
     """Read a policy file. Raises :class:`~pxr.errors.PolicyError` naming file and key."""
     name = os.fspath(path)
@@ -371,11 +384,4 @@ def load_policy(path: str | os.PathLike[str], registry: Registry | None = None) 
         raise PolicyError(name, "", f"cannot read: {error.strerror}") from None
     except UnicodeDecodeError:
         raise PolicyError(name, "", "not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(name, "", f"not valid TOML: {error}") from None
-    try:
-        return parse_policy(data, registry)
-    except ValidationError as error:
-        raise PolicyError(name, error.where, error.problem) from None
+    return loads_policy(text, registry, name)

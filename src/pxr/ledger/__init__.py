@@ -17,6 +17,7 @@ ledger will need.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -34,7 +35,13 @@ __all__ = [
     "Ledger",
     "OutboxEntry",
     "SuppressionRecord",
+    "pseudonym",
 ]
+
+
+def pseudonym(customer: str) -> str:
+    """The stable stand-in for an erased customer's id."""
+    return "erased-" + hashlib.sha256(customer.encode()).hexdigest()[:16]
 
 
 class CodeTaken(LedgerError):
@@ -64,7 +71,7 @@ class OutboxEntry:
     severity: Severity | None
     message: Message
     created_at: dt.datetime
-    status: str = "pending"  # pending | sending | sent | dead
+    status: str = "pending"  # pending | sending | sent | dead | erased
     attempts: int = 0
     id: int | None = None
     #: The same news rendered for the customer's next channels, in order, to
@@ -216,6 +223,15 @@ class Ledger(Protocol):
 
     def events(self, kind: str) -> Sequence[tuple[str, str, dt.datetime]]:
         """``(customer, subject, at)`` of every recorded event of ``kind``."""
+        ...
+
+    def erase_customer(self, customer: str) -> str:
+        """Erase a customer's personal data; return the pseudonym that replaces their id.
+
+        Addresses and message texts are emptied (unsent messages are never
+        sent), and the customer id is replaced everywhere by
+        :func:`pseudonym`, so counts and amounts stay right for metrics.
+        """
         ...
 
     def close(self) -> None:

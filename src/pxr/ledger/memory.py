@@ -21,6 +21,7 @@ from pxr.ledger import (
     DeliveryAttempt,
     OutboxEntry,
     SuppressionRecord,
+    pseudonym,
 )
 from pxr.model import Breach, Message, Severity
 
@@ -292,6 +293,40 @@ class MemoryLedger:
     def suppressions(self) -> Sequence[SuppressionRecord]:
         """Everything a rule stopped."""
         return list(self._suppressions)
+
+    def erase_customer(self, customer: str) -> str:
+        """Empty the customer's addresses and texts; replace their id everywhere."""
+        alias = pseudonym(customer)
+        for key, entry in list(self._outbox.items()):
+            if entry.customer == customer:
+                status = entry.status if entry.status in ("sent", "dead") else "erased"
+                message = attrs.evolve(entry.message, to="", title=None, text="")
+                self._outbox[key] = attrs.evolve(
+                    entry, customer=alias, message=message, fallbacks=(), status=status
+                )
+        self._sent_to[alias] = self._sent_to.pop(customer, [])
+        for breach_key, breach in list(self._breaches.items()):
+            if breach.customer == customer:
+                self._breaches[breach_key] = attrs.evolve(breach, customer=alias)
+        for comp_key, record in list(self._compensations.items()):
+            if record.customer == customer:
+                self._compensations[comp_key] = attrs.evolve(record, customer=alias)
+        for index in self._by_breach.values():
+            index[:] = [
+                self._compensations[(r.threshold, r.subject, r.severity, r.compensation.kind)]
+                for r in index
+            ]
+        self._by_customer[alias] = [
+            attrs.evolve(r, customer=alias) for r in self._by_customer.pop(customer, [])
+        ]
+        self._suppressions = [
+            attrs.evolve(s, customer=alias) if s.customer == customer else s
+            for s in self._suppressions
+        ]
+        self._events = {
+            (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
+        }
+        return alias
 
     def close(self) -> None:
         """Nothing to release."""

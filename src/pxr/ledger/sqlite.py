@@ -26,6 +26,7 @@ from pxr.ledger import (
     DeliveryAttempt,
     OutboxEntry,
     SuppressionRecord,
+    pseudonym,
 )
 from pxr.model import Breach, Compensation, Message, Severity
 from pxr.money import Money
@@ -88,7 +89,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL,
     send_at    TEXT NOT NULL,
     status     TEXT NOT NULL DEFAULT 'pending'
-               CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+               CHECK (status IN ('pending', 'sending', 'sent', 'dead', 'erased')),
     attempts   INTEGER NOT NULL DEFAULT 0,
     fallbacks  TEXT NOT NULL DEFAULT '[]',
     last_error TEXT,
@@ -616,6 +617,23 @@ class SQLiteLedger:
                 "SELECT customer, subject, at FROM events WHERE kind = ? ORDER BY rowid", (kind,)
             )
         ]
+
+    def erase_customer(self, customer: str) -> str:
+        """Empty the customer's addresses and texts; replace their id everywhere."""
+        alias = pseudonym(customer)
+        with self.transaction():
+            self._db.execute(
+                "UPDATE outbox SET address = '', title = NULL, body = '', fallbacks = '[]',"
+                " status = CASE WHEN status IN ('sent', 'dead') THEN status ELSE 'erased' END,"
+                " customer = ?, key = key || ? WHERE customer = ?",
+                (alias, "\x1f" + alias, customer),
+            )
+            for table in ("breaches", "compensations", "suppressions", "events"):
+                self._db.execute(
+                    f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608
+                    (alias, customer),
+                )
+        return alias
 
     def close(self) -> None:
         """Close the database connection."""
