@@ -17,7 +17,7 @@ import pytest
 from pxr import Customer, Recovery, Signal, SQLiteLedger
 from pxr.channels import DeliveryStatus, Notifier
 from pxr.channels.sms import TwilioSms
-from pxr.dispatch import LEASE, Dispatcher, backoff
+from pxr.dispatch import LEASE, Dispatcher, DispatchReport, backoff
 from pxr.i18n import translator
 from pxr.ledger import Ledger
 from pxr.plugins import get_plugins
@@ -194,12 +194,15 @@ def test_messages_close_together_go_out_as_one(ledger: Ledger) -> None:
     assert grouped.segments > 1
 
 
-def test_no_transport_for_a_channel_is_transient_not_lost(ledger: Ledger) -> None:
-    Recovery(policy_from(PARCEL), ledger, customers=[ANNA]).observe(late("A"))
-    assert dispatcher(ledger).run(at(3)).retried == 1
+def test_a_channel_without_a_transport_waits_untouched(ledger: Ledger) -> None:
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A"))
+    email_only = dispatcher(ledger, RecordingNotifier("email"))
+    assert email_only.run(at(3)) == DispatchReport()
     (entry,) = ledger.outbox()
-    assert entry.status == "pending"
-    assert entry.last_error == "no transport configured for sms"
+    assert (entry.status, entry.attempts) == ("pending", 0)
+    assert ledger.attempts() == []
+    assert dispatcher(ledger, RecordingNotifier("sms")).run(at(3)).sent == 1
 
 
 def test_two_dispatchers_on_one_file_send_each_message_once(

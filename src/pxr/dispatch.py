@@ -81,7 +81,10 @@ class Dispatcher:
     def run(self, now: dt.datetime, *, limit: int = 500) -> DispatchReport:
         """Send everything due by ``now`` (at most ``limit`` entries)."""
         report = DispatchReport()
-        for group in self._groups(self.ledger.due(now, limit)):
+        # A channel without a transport waits: its messages stay pending, untouched,
+        # until a dispatcher that can send them comes along.
+        due = self.ledger.due(now, limit, channels=set(self.notifiers))
+        for group in self._groups(due):
             report += self._send_group(group, now)
         return report
 
@@ -117,10 +120,9 @@ class Dispatcher:
         message = first if len(claimed) == 1 else combine([e.message for _, e in claimed])
         if channel is not None:
             message = channel.shape(message)
-        if notifier is None:
-            result = DeliveryResult.transient(f"no transport configured for {first.channel}")
-        else:
-            result = notifier.send(message)
+        if notifier is None:  # only due() entries with a notifier get here
+            raise KeyError(first.channel)
+        result = notifier.send(message)
         report = DispatchReport()
         with self.ledger.transaction():
             for entry_id, entry in claimed:

@@ -23,11 +23,13 @@ from pxr.ledger import Ledger
 __all__ = [
     "ChannelStats",
     "Comparison",
+    "FirstContact",
     "FollowUps",
     "Metrics",
     "OutcomeRate",
     "compute_metrics",
     "difference_interval",
+    "first_contacts",
     "format_metrics",
 ]
 
@@ -88,12 +90,32 @@ class Comparison:
 
 
 @attrs.frozen
+class FirstContact:
+    """One breach: when it opened, when we first messaged, when they first complained."""
+
+    opened_at: dt.datetime
+    message_at: dt.datetime | None
+    complaint_at: dt.datetime | None
+
+    @property
+    def counted(self) -> bool:
+        """Whether it counts for the first-contact rate: a message or a complaint happened."""
+        return self.message_at is not None or self.complaint_at is not None
+
+    @property
+    def we_were_first(self) -> bool:
+        """Our message went out before any complaint."""
+        return self.message_at is not None and (
+            self.complaint_at is None or self.message_at <= self.complaint_at
+        )
+
+
+@attrs.frozen
 class Metrics:
     """Everything ``pxr metrics`` reports."""
 
     breaches: Mapping[tuple[str, str, str], int]  # (stage, threshold, severity) -> count
-    first_contact: tuple[int, int]  # (we were first, breaches with a message or a complaint)
-    seconds_to_first_message: Sequence[float]
+    first_contacts: Sequence[FirstContact]
     channels: Mapping[str, ChannelStats]
     cost_by_currency: Mapping[str, Decimal]
     cost_by_kind: Mapping[tuple[str, str], Decimal]  # (kind, currency) -> amount
@@ -101,6 +123,21 @@ class Metrics:
     suppressed: Mapping[str, int]
     follow_ups: FollowUps
     comparisons: Sequence[Comparison]
+
+    @property
+    def first_contact(self) -> tuple[int, int]:
+        """(breaches where we were first, breaches with a message or a complaint)."""
+        counted = [c for c in self.first_contacts if c.counted]
+        return sum(c.we_were_first for c in counted), len(counted)
+
+    @property
+    def seconds_to_first_message(self) -> list[float]:
+        """For each breach with a message: seconds from opening to the first message."""
+        return [
+            max(0.0, (c.message_at - c.opened_at).total_seconds())
+            for c in self.first_contacts
+            if c.message_at is not None
+        ]
 
     @property
     def first_contact_rate(self) -> float | None:
@@ -251,30 +288,28 @@ def _compare(ledger: Ledger) -> list[Comparison]:
     return comparisons
 
 
-def _first_contact(ledger: Ledger) -> tuple[tuple[int, int], list[float]]:
-    first_message: dict[tuple[str, str], dt.datetime] = {}
-    for entry in ledger.outbox():
-        key = (entry.customer, entry.subject)
-        if key not in first_message or entry.message.send_at < first_message[key]:
-            first_message[key] = entry.message.send_at
-    first_complaint: dict[tuple[str, str], dt.datetime] = {}
-    for customer, subject, at in ledger.events("complaint"):
-        key = (customer, subject)
-        if key not in first_complaint or at < first_complaint[key]:
-            first_complaint[key] = at
-    first = total = 0
-    delays: list[float] = []
-    for breach in ledger.breaches():
-        key = (breach.customer, breach.subject)
-        message, complaint = first_message.get(key), first_complaint.get(key)
-        if message is not None:
-            delays.append(max(0.0, (message - breach.opened_at).total_seconds()))
-        if message is None and complaint is None:
-            continue
-        total += 1
-        if message is not None and (complaint is None or message <= complaint):
-            first += 1
-    return (first, total), delays
+def _earliest(
+    pairs: Iterable[tuple[tuple[str, str], dt.datetime]],
+) -> dict[tuple[str, str], dt.datetime]:
+    earliest: dict[tuple[str, str], dt.datetime] = {}
+    for key, at in pairs:
+        if key not in earliest or at < earliest[key]:
+            earliest[key] = at
+    return earliest
+
+
+def first_contacts(ledger: Ledger) -> list[FirstContact]:
+    """Every breach with its first message and first complaint (by customer and subject)."""
+    messages = _earliest(((e.customer, e.subject), e.message.send_at) for e in ledger.outbox())
+    complaints = _earliest(((c, s), at) for c, s, at in ledger.events("complaint"))
+    return [
+        FirstContact(
+            b.opened_at,
+            messages.get((b.customer, b.subject)),
+            complaints.get((b.customer, b.subject)),
+        )
+        for b in ledger.breaches()
+    ]
 
 
 def _channels(ledger: Ledger) -> dict[str, ChannelStats]:
@@ -302,11 +337,7 @@ def _channels(ledger: Ledger) -> dict[str, ChannelStats]:
 
 def _follow_ups(ledger: Ledger) -> FollowUps:
     tasks = [r for r in ledger.compensations() if r.compensation.kind == "contact"]
-    contacted: dict[tuple[str, str], dt.datetime] = {}
-    for customer, subject, at in ledger.events("contacted"):
-        key = (customer, subject)
-        if key not in contacted or at < contacted[key]:
-            contacted[key] = at
+    contacted = _earliest(((c, s), at) for c, s, at in ledger.events("contacted"))
     done = on_time = 0
     hours: list[float] = []
     for task in tasks:
@@ -335,11 +366,9 @@ def compute_metrics(ledger: Ledger) -> Metrics:
         if amount is not None:
             by_currency[amount.currency] += amount.amount
             by_kind[record.compensation.kind, amount.currency] += amount.amount
-    first_contact, delays = _first_contact(ledger)
     return Metrics(
         breaches=dict(breaches),
-        first_contact=first_contact,
-        seconds_to_first_message=delays,
+        first_contacts=first_contacts(ledger),
         channels=_channels(ledger),
         cost_by_currency=dict(by_currency),
         cost_by_kind=dict(by_kind),

@@ -141,26 +141,15 @@ _BUCKETS = (
 )
 
 
-def _first_contact_by_week(ledger: Ledger) -> tuple[list[str], list[float | None]]:
-    first_message: dict[tuple[str, str], dt.datetime] = {}
-    for entry in ledger.outbox():
-        key = (entry.customer, entry.subject)
-        at = entry.message.send_at
-        first_message[key] = min(at, first_message.get(key, at))
-    complaints: dict[tuple[str, str], dt.datetime] = {}
-    for customer, subject, at in ledger.events("complaint"):
-        complaints[customer, subject] = min(at, complaints.get((customer, subject), at))
+def _first_contact_by_week(m: Metrics) -> tuple[list[str], list[float | None]]:
     weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
-    for breach in ledger.breaches():
-        key = (breach.customer, breach.subject)
-        message, complaint = first_message.get(key), complaints.get(key)
-        if message is None and complaint is None:
+    for contact in m.first_contacts:
+        if not contact.counted:
             continue
-        day = breach.opened_at.date()
+        day = contact.opened_at.date()
         week = weeks[day - dt.timedelta(days=day.weekday())]
+        week[0] += contact.we_were_first
         week[1] += 1
-        if message is not None and (complaint is None or message <= complaint):
-            week[0] += 1
     ordered = sorted(weeks.items())
     return [f"{w:%d %b}" for w, _ in ordered], [f / t if t else None for _, (f, t) in ordered]
 
@@ -195,7 +184,7 @@ def render_report(ledger: Ledger, policy: Policy | None = None, title: str = "px
         bar_chart("Time to first message", [b for _, b in _BUCKETS], [("messages", buckets)])
     )
 
-    weeks, rates = _first_contact_by_week(ledger)
+    weeks, rates = _first_contact_by_week(m)
     sections.append("<h2>Were we first? First-contact rate per week</h2>")
     sections.append(
         '<p class="note">Breaches where our message went out before any complaint, over breaches'

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -166,9 +166,11 @@ class Ledger(Protocol):
         """Every message, in the order queued."""
         ...
 
-    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+    def due(
+        self, now: dt.datetime, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxEntry]:
         """Entries to send: pending and due by ``now``, or claimed by a sender
-        whose lease ran out (it crashed), oldest first."""
+        whose lease ran out (it crashed), oldest first; only on ``channels`` if given."""
         ...
 
     def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
@@ -186,13 +186,20 @@ class MemoryLedger:
         self._outbox[key] = change(old)
         self._log(lambda: self._outbox.__setitem__(key, old))
 
-    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+    def due(
+        self, now: dt.datetime, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxEntry]:
         """Pending entries due by ``now``, and those whose sender's lease ran out."""
         found = [
             e
             for e in self._outbox.values()
-            if (e.status == "pending" and e.message.send_at <= now)
-            or (e.status == "sending" and e.id is not None and self._leases.get(e.id, now) < now)
+            if (
+                (e.status == "pending" and e.message.send_at <= now)
+                or (
+                    e.status == "sending" and e.id is not None and self._leases.get(e.id, now) < now
+                )
+            )
+            and (channels is None or e.message.channel in channels)
         ]
         found.sort(key=lambda e: (e.message.send_at, e.id or 0))
         return found[:limit]

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -447,13 +447,22 @@ class SQLiteLedger:
         for row in self._db.execute("SELECT * FROM outbox ORDER BY id"):
             yield _entry(row)
 
-    def due(self, now: dt.datetime, limit: int) -> list[OutboxEntry]:
+    def due(
+        self, now: dt.datetime, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxEntry]:
         """Pending entries due by ``now``, and those whose sender's lease ran out."""
-        rows = self._db.execute(
-            "SELECT * FROM outbox WHERE (status = 'pending' AND send_at <= ?)"
-            " OR (status = 'sending' AND claimed_until < ?) ORDER BY send_at, id LIMIT ?",
-            (_ts(now), _ts(now), limit),
+        only = ""
+        params: list[Any] = [_ts(now), _ts(now)]
+        if channels is not None:
+            only = f" AND channel IN ({', '.join('?' for _ in channels)})"
+            params += sorted(channels)
+        sql = (
+            "SELECT * FROM outbox WHERE ((status = 'pending' AND send_at <= ?)"  # noqa: S608 - "?" placeholders only
+            " OR (status = 'sending' AND claimed_until < ?))"
+            + only  # only "?" placeholders: the channel names are parameters
+            + " ORDER BY send_at, id LIMIT ?"
         )
+        rows = self._db.execute(sql, [*params, limit])
         return [_entry(row) for row in rows]
 
     def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
