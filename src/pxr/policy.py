@@ -18,10 +18,11 @@ import attrs
 
 from pxr._durations import check_unit, parse_duration
 from pxr.compensation import CompensationPolicy
-from pxr.errors import PolicyError, UnknownKindError, ValidationError
+from pxr.errors import PolicyError, ValidationError
 from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
 from pxr.money import Money, check_currency, parse_money
+from pxr.registry import lookup
 from pxr.thresholds import Threshold, Tiered
 
 if TYPE_CHECKING:
@@ -210,11 +211,7 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
     if "channels" in table:
         channels = _expect(table["channels"], list, "recovery.channels", "a list of channel names")
         for i, name in enumerate(channels):
-            if name not in registry.channels:
-                raise ValidationError(
-                    f"recovery.channels[{i}]",
-                    f"unknown channel {name!r}; known: {', '.join(sorted(registry.channels))}",
-                )
+            lookup("channel", registry.channels, name, f"recovery.channels[{i}]")
         out["channels"] = tuple(channels)
     if "survey_quiet_days" in table:
         days = _expect(table["survey_quiet_days"], int, "recovery.survey_quiet_days", "whole days")
@@ -276,13 +273,9 @@ def _delivery(table: Mapping[str, Any]) -> Delivery:
 
 def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:
     spec = _expect(raw, dict, where, '{ kind = "…", … }')
-    kind = spec.get("kind")
-    factory = registry.compensation_kinds.get(str(kind))
-    if factory is None:
-        known = ", ".join(sorted(registry.compensation_kinds))
-        raise UnknownKindError(
-            f"{where}.kind", f"unknown compensation kind {kind!r}; known: {known}"
-        )
+    factory = lookup(
+        "compensation kind", registry.compensation_kinds, spec.get("kind"), f"{where}.kind"
+    )
     return factory(spec, where, currency)
 
 
@@ -298,10 +291,9 @@ def _rule(
     stage = config.get("stage")
     if stage is not None and stages and stage not in stages:
         raise ValidationError(f"{where}.stage", f"{stage!r} is not one of the [[stages]]")
-    factory = registry.threshold_kinds.get(kind)
-    if factory is None:
-        raise UnknownKindError(f"{where}.kind", f"unknown threshold kind {kind!r}")
-    threshold = factory(config, where)
+    threshold = lookup("threshold kind", registry.threshold_kinds, kind, f"{where}.kind")(
+        config, where
+    )
     compensation: dict[Severity, tuple[CompensationPolicy, ...]] = {}
     table = _expect(config.get("compensation", {}), dict, f"{where}.compensation", "a table")
     for key, raw in table.items():

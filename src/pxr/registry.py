@@ -10,19 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from pxr.channels import Channel, NotifierFactory
 from pxr.compensation import CompensationFactory
-from pxr.errors import PxrError
+from pxr.errors import PxrError, UnknownKindError
 from pxr.thresholds import Threshold
 
-__all__ = ["DuplicateName", "Registry", "ThresholdFactory"]
+__all__ = ["DuplicateName", "Registry", "ThresholdFactory", "lookup"]
+
+T = TypeVar("T")
 
 #: Builds a threshold from its policy table: ``(table, where) -> Threshold``.
 ThresholdFactory = Callable[[Mapping[str, Any], str], Threshold]
+
+
+def lookup(what: str, known: Mapping[str, T], name: object, where: str) -> T:
+    """``known[name]``, or an :class:`UnknownKindError` at ``where`` listing the known names."""
+    found = known.get(name) if isinstance(name, str) else None
+    if found is None:
+        names = ", ".join(sorted(known)) or "none"
+        raise UnknownKindError(where, f"unknown {what} {name!r}; known: {names}")
+    return found
 
 
 class DuplicateName(PxrError):

@@ -26,8 +26,8 @@ import tomllib
 from pathlib import Path
 
 from pxr.channels import Notifier
-from pxr.errors import PolicyError, UnknownKindError, ValidationError
-from pxr.registry import Registry
+from pxr.errors import PolicyError, ValidationError
+from pxr.registry import Registry, lookup
 
 __all__ = ["load_transports"]
 
@@ -46,16 +46,10 @@ def load_transports(path: str | os.PathLike[str], registry: Registry) -> dict[st
         for channel, settings in data.items():
             if not isinstance(settings, dict):
                 raise ValidationError(channel, "expected a table")
-            if channel not in registry.channels:
-                known = ", ".join(sorted(registry.channels))
-                raise ValidationError(channel, f"unknown channel; known: {known}")
-            kind = settings.get("transport")
-            factory = registry.notifiers.get(str(kind))
-            if factory is None:
-                known = ", ".join(sorted(registry.notifiers))
-                raise UnknownKindError(
-                    f"{channel}.transport", f"unknown transport {kind!r}; known: {known}"
-                )
+            lookup("channel", registry.channels, channel, channel)
+            factory = lookup(
+                "transport", registry.notifiers, settings.get("transport"), f"{channel}.transport"
+            )
             notifier = factory(settings)
             notifiers[channel] = notifier
     except ValidationError as error:
