@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pxr.channels.gsm import normalize_spaces, sms_encoding, sms_segments
+from pxr.channels.gsm import normalize_spaces, sms_encoding, sms_segments, to_gsm7
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,59 @@ def test_no_break_spaces_from_babel_would_force_ucs2_unless_normalized() -> None
     babel_amount = "€\u00a025,00"
     assert sms_encoding(babel_amount) == "UCS-2"
     assert sms_encoding(normalize_spaces(babel_amount)) == "GSM-7"
+
+
+@pytest.mark.parametrize(
+    ("text", "gsm7"),
+    [
+        (
+            "Przepraszamy, paczka się spóźnia. Zwróciliśmy 24,90 zł.",
+            "Przepraszamy, paczka sie spoznia. Zwrocilismy 24,90 zl.",
+        ),
+        (
+            "Ne pare rău, întârziere de 22 de ore. Şi ţara",
+            "Ne pare rau, intarziere de 22 de ore. Si tara",
+        ),
+        (
+            "Съжаляваме: поръчката закъснява с 5 часа.",
+            "Sazhalyavame: porachkata zakasnyava s 5 chasa.",
+        ),
+        ("Щастие, ЖИВОТ, България, Юлия", "Shtastie, ZhIVOT, Balgaria, Yulia"),
+        ("Het spijt ons – geen ‘probleem’", "Het spijt ons - geen 'probleem'"),
+        ("café € 25", "café € 25"),  # already GSM-7: unchanged
+    ],
+)
+def test_transliteration_to_gsm7(text: str, gsm7: str) -> None:
+    assert to_gsm7(text) == gsm7
+    assert sms_encoding(to_gsm7(text)) == "GSM-7"
+
+
+def test_transliteration_is_opt_in_and_halves_a_polish_sms() -> None:
+    from pxr import Customer, MemoryLedger, Recovery, Signal, loads_policy  # noqa: PLC0415
+
+    from .conftest import at  # noqa: PLC0415
+
+    text = """
+    [recovery]
+    {sms}
+    [[thresholds]]
+    name = "late"
+    topic = "delivery"
+    metric = "delay"
+    unit = "hours"
+    above = {{ major = 24 }}
+    compensation.major = {{ kind = "refund", amount = "24.90" }}
+    """
+    anna = Customer(id="c", locale="pl-PL", phone="+48512345678")
+    signal = Signal(customer="c", subject="PL-1001", metric="delay", value=26, at=at())
+
+    def sms_of(option: str) -> dict[str, object]:
+        policy = loads_policy(text.format(sms=option).replace("\n    ", "\n"), name="t")
+        actions = Recovery(policy, MemoryLedger(), customers=[anna]).observe(signal)
+        (message,) = [a.to_dict() for a in actions if a.action == "message"]
+        return message
+
+    plain, cheap = sms_of(""), sms_of("sms = { transliterate = true }")
+    assert (plain["encoding"], plain["segments"]) == ("UCS-2", 2)
+    assert (cheap["encoding"], cheap["segments"]) == ("GSM-7", 1)
+    assert str(cheap["text"]).startswith("Przepraszamy: Twoje zamowienie PL-1001 spoznia sie")

@@ -20,7 +20,7 @@ import attrs
 
 from pxr.channels import Notifier
 from pxr.compensation import CompensationRequest, new_voucher_code
-from pxr.delivery import Unreachable, rate_limit_reason, route, send_time
+from pxr.delivery import Unreachable, rate_limit_reason, route, send_time, sms_cost
 from pxr.dispatch import Dispatcher, DispatchReport
 from pxr.errors import PxrError, ValidationError
 from pxr.events import (
@@ -500,7 +500,7 @@ class Recovery:
             if isinstance(amended, str):
                 self._suppress(breach, at, "message", amended, actions)
                 return
-            messages.append(channel.shape(amended))
+            messages.append(sms_cost(channel.shape(amended), self.policy))
         message, *fallbacks = messages
         severity = None if purpose == "resolution" else breach.severity
         entry = OutboxEntry(

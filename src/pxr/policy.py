@@ -117,6 +117,8 @@ class Policy:
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
     stages: tuple[Stage, ...] = ()
+    #: Send SMS in GSM-7 where a plain transliteration exists (cheaper, less polished).
+    sms_transliterate: bool = False
 
     def rule(self, threshold: str) -> Rule | None:
         """The rule whose threshold has this name."""
@@ -179,6 +181,7 @@ _RECOVERY_KEYS = {
     "quiet_hours",
     "limits",
     "delivery",
+    "sms",
 }
 #: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
@@ -243,6 +246,12 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
             )
             if budget is not None
             else None,
+        )
+    if "sms" in table:
+        sms = _expect(table["sms"], dict, "recovery.sms", "{ transliterate = true }")
+        _unknown(sms, {"transliterate"}, "recovery.sms")
+        out["sms_transliterate"] = _expect(
+            sms.get("transliterate", False), bool, "recovery.sms.transliterate", "true or false"
         )
     if "delivery" in table:
         out["delivery"] = _delivery(

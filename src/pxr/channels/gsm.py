@@ -8,6 +8,7 @@ part. An escape pair, or a UTF-16 surrogate pair, is never split across parts.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "normalize_spaces",
     "sms_encoding",
     "sms_segments",
+    "to_gsm7",
 ]
 
 GSM_BASIC = frozenset(
@@ -76,3 +78,110 @@ def sms_segments(text: str) -> int:
             used = 0
         used += cost
     return segments
+
+
+# Letters outside GSM-7, by language: Polish, Romanian (comma-below and
+# cedilla), Dutch diaeresis, typographic punctuation. Bulgarian Cyrillic
+# follows the official Streamlined System (Transliteration Act, 2009).
+_LATIN = {
+    "ą": "a",
+    "ć": "c",
+    "ę": "e",
+    "ł": "l",
+    "ń": "n",
+    "ó": "o",
+    "ś": "s",
+    "ź": "z",
+    "ż": "z",
+    "Ą": "A",
+    "Ć": "C",
+    "Ę": "E",
+    "Ł": "L",
+    "Ń": "N",
+    "Ó": "O",
+    "Ś": "S",
+    "Ź": "Z",
+    "Ż": "Z",
+    "ă": "a",
+    "â": "a",
+    "î": "i",
+    "ș": "s",
+    "ş": "s",
+    "ț": "t",
+    "ţ": "t",
+    "Ă": "A",
+    "Â": "A",
+    "Î": "I",
+    "Ș": "S",
+    "Ş": "S",
+    "Ț": "T",
+    "Ţ": "T",
+    "ë": "e",
+    "ï": "i",
+    "Ë": "E",
+    "Ï": "I",
+    "ç": "c",
+    "–": "-",
+    "—": "-",
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "…": "...",
+}
+_CYRILLIC = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "h",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sht",
+    "ъ": "a",
+    "ь": "y",
+    "ю": "yu",
+    "я": "ya",
+}
+_TABLE = str.maketrans(
+    {
+        **_LATIN,
+        **_CYRILLIC,
+        **{k.upper(): v.capitalize() for k, v in _CYRILLIC.items() if k.upper() != k},
+    }
+)
+_WORD_FINAL_IA = re.compile(r"(?<=\w)ия\b|(?<=\w)ИЯ\b")
+
+
+def to_gsm7(text: str) -> str:
+    """The text in the GSM 7-bit alphabet where a plain transliteration exists.
+
+    ``Przepraszamy, paczka się spóźnia`` → ``Przepraszamy, paczka sie spoznia``;
+    ``Съжаляваме`` → ``Sazhalyavame``; ``България`` → ``Balgaria`` (a word-final
+    "ия" is "ia", as the Act says). Characters with no plain equivalent are
+    left as they are.
+    """
+    text = _WORD_FINAL_IA.sub(
+        lambda m: "ia" if m.group().islower() else "IA", normalize_spaces(text)
+    )
+    return text.translate(_TABLE)
