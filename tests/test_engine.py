@@ -306,3 +306,16 @@ def test_survey_follow_up_priority(
     assert task.compensation.priority == priority
     assert task.compensation.team == "care"
     assert task.compensation.due_at == at() + dt.timedelta(hours=24)
+
+
+def test_a_held_out_customer_at_an_apology_only_tier_is_not_counted_as_withheld(
+    make_recovery: MakeRecovery,
+) -> None:
+    held = next(f"c-{i}" for i in range(100) if in_holdout(f"c-{i}", "parcel-late", 0.5))
+    customer = attrs.evolve(ANNA, id=held)
+    recovery = make_recovery(HOLDOUT, customer)
+    minor = recovery.observe(attrs.evolve(late(2), customer=held))  # apology tier
+    assert [a.action for a in minor] == ["breach", "compensation", "message"]
+    assert recovery.ledger.suppressions() == []
+    major = recovery.observe(attrs.evolve(late(26, at(3)), customer=held))  # refund tier
+    assert [a.action for a in major] == ["escalation", "suppressed", "message"]

@@ -328,8 +328,12 @@ class Recovery:
             breach, signal, self.policy.currency, rule.threshold.unit, customer.locale
         )
         # Decide everything before writing anything: a policy may reject the signal.
-        decided = [p.compensate(request) for p in policies if p.statutory or not breach.holdout]
-        if breach.holdout and any(not p.statutory for p in policies):
+        # The control group keeps what the law owes and the apology; nothing else.
+        withheld = [
+            p for p in policies if breach.holdout and not p.statutory and p.kind != "apology"
+        ]
+        decided = [p.compensate(request) for p in policies if p not in withheld]
+        if withheld:
             self._suppress(
                 breach, signal.at, "compensation", f"{HOLDOUT_REASON}: apology only", actions
             )
