@@ -59,8 +59,6 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 #: The languages pxr ships catalogs for.
 SHIPPED = ("en", "pl", "bg", "nl", "ro")
 
-_CONTEXT = "\x04"
-
 
 @cache
 def babel_locale(locale: str) -> Locale:
@@ -132,15 +130,6 @@ class Translator:
                 return found
         return message
 
-    def pgettext(self, context: str, message: str) -> str:
-        """The translation of ``message`` in ``context``."""
-        key = f"{context}{_CONTEXT}{message}"
-        for _, catalog in self._catalogs:
-            found = catalog.get(key)
-            if found:
-                return found
-        return message
-
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The plural form for ``n`` (an ``int``: CLDR forms differ for 1 and 1.0)."""
         for locale, catalog in self._catalogs:
@@ -207,18 +196,27 @@ def safe_format(template: str, values: Mapping[str, str]) -> str:
     :class:`~pxr.errors.ValidationError`.
     """
     out: list[str] = []
-    for literal, field, spec, conversion in string.Formatter().parse(template):
+    for literal, field in _parsed(template):
         out.append(literal)
         if field is None:
             continue
-        if not field.isidentifier() or spec or conversion:
-            raise ValidationError(
-                "template", f"only plain {{name}} fields are allowed, got {{{field}}}"
-            )
         if field not in values:
             raise ValidationError("template", f"unknown field {{{field}}}")
         out.append(values[field])
     return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A template's literal text and plain field names, checked once per template."""
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        if field is not None and (not field.isidentifier() or spec or conversion):
+            raise ValidationError(
+                "template", f"only plain {{name}} fields are allowed, got {{{field}}}"
+            )
+        parts.append((literal, field))
+    return tuple(parts)
 
 
 def format_money(money: Money, locale: str) -> str:
