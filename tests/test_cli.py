@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import subprocess
@@ -171,3 +172,29 @@ def test_the_installed_command_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert all(json.loads(line) for line in result.stdout.splitlines())
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    from pxr.cli import _Progress  # noqa: PLC0415
+
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n" * 40, encoding="utf-8")
+    terminal = Terminal()
+    bar = _Progress(str(events), terminal)
+    bar.update(10)
+    bar.close()
+    assert "[#######" in terminal.getvalue()
+    assert "25.0%" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r")  # the line is cleared afterwards
+    piped = io.StringIO()
+    quiet = _Progress(str(events), piped)
+    quiet.update(10)
+    quiet.close()
+    assert piped.getvalue() == ""
