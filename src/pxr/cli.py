@@ -28,7 +28,7 @@ from pxr.journey import format_journey, journey
 from pxr.ledger import Ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
-from pxr.metrics import compute_metrics, format_metrics
+from pxr.metrics import compute_metrics, format_metrics, reason_key
 from pxr.model import (
     Action,
     BreachEscalated,
@@ -105,7 +105,7 @@ class _Summary:
                 self.channels[m.channel] += 1
                 self.segments += m.segments or 0
             case Suppressed():
-                self.suppressed[action.reason.split(" (")[0]] += 1
+                self.suppressed[reason_key(action.reason)] += 1
 
     def write(self, out: TextIO, seconds: float) -> None:
         out.write("\nSummary\n")

@@ -13,11 +13,10 @@ from decimal import Decimal
 import attrs
 
 from pxr.ledger import Ledger
+from pxr.metrics import NO_STAGE
 from pxr.policy import Policy
 
-__all__ = ["StageRow", "format_journey", "journey"]
-
-NO_STAGE = "(no stage)"
+__all__ = ["NO_STAGE", "StageRow", "format_journey", "journey"]
 
 
 @attrs.frozen

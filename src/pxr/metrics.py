@@ -18,7 +18,14 @@ from typing import Any
 
 import attrs
 
-from pxr.ledger import Ledger
+from pxr.ledger import (
+    CompensationRecord,
+    DeliveryAttempt,
+    Ledger,
+    OutboxEntry,
+    SuppressionRecord,
+)
+from pxr.model import Breach
 
 __all__ = [
     "ChannelStats",
@@ -31,7 +38,11 @@ __all__ = [
     "difference_interval",
     "first_contacts",
     "format_metrics",
+    "reason_key",
 ]
+
+#: The stage name shown for thresholds that name none.
+NO_STAGE = "(no stage)"
 
 #: The suppression reason the engine records for a held-out compensation.
 HOLDOUT_REASON = "control group"
@@ -253,22 +264,26 @@ def _verdict(
     return "no clear difference: the interval includes zero"
 
 
-def _compare(ledger: Ledger) -> list[Comparison]:
+def _compare(
+    suppressions: Sequence[SuppressionRecord],
+    compensations: Sequence[CompensationRecord],
+    outcome_events: Sequence[tuple[str, str, dt.datetime]],
+) -> list[Comparison]:
     """Per threshold: customers who got compensation vs customers held out of it.
 
     Only breaches that reached a compensated tier count: a held-out customer
     whose breach stayed at "apology only" was never denied anything.
     """
     groups: dict[str, dict[str, bool]] = defaultdict(dict)  # threshold -> customer -> held out
-    for record in ledger.suppressions():
+    for record in suppressions:
         held = record.what == "compensation" and record.reason.startswith(HOLDOUT_REASON)
         if held and record.threshold is not None:
             groups[record.threshold][record.customer] = True
-    for comp in ledger.compensations():
+    for comp in compensations:
         if comp.compensation.kind != "apology":
             groups[comp.threshold].setdefault(comp.customer, False)
     outcomes: dict[str, set[str]] = defaultdict(set)  # outcome -> customers
-    for customer, outcome, _ in ledger.events("outcome"):
+    for customer, outcome, _ in outcome_events:
         outcomes[outcome].add(customer)
     comparisons = []
     for threshold, members in sorted(groups.items()):
@@ -298,29 +313,34 @@ def _earliest(
     return earliest
 
 
-def first_contacts(ledger: Ledger) -> list[FirstContact]:
+def first_contacts(
+    breaches: Sequence[Breach],
+    outbox: Sequence[OutboxEntry],
+    complaint_events: Sequence[tuple[str, str, dt.datetime]],
+) -> list[FirstContact]:
     """Every breach with its first message and first complaint (by customer and subject)."""
-    messages = _earliest(((e.customer, e.subject), e.message.send_at) for e in ledger.outbox())
-    complaints = _earliest(((c, s), at) for c, s, at in ledger.events("complaint"))
+    messages = _earliest(((e.customer, e.subject), e.message.send_at) for e in outbox)
+    complaints = _earliest(((c, s), at) for c, s, at in complaint_events)
     return [
         FirstContact(
             b.opened_at,
             messages.get((b.customer, b.subject)),
             complaints.get((b.customer, b.subject)),
         )
-        for b in ledger.breaches()
+        for b in breaches
     ]
 
 
-def _channels(ledger: Ledger) -> dict[str, ChannelStats]:
+def _channels(
+    outbox: Sequence[OutboxEntry], attempts: Sequence[DeliveryAttempt]
+) -> dict[str, ChannelStats]:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    attempts = ledger.attempts()
     first_channel: dict[int, str] = {}
     for attempt in attempts:
         first_channel.setdefault(attempt.entry_id, attempt.channel)
         outcome = {"sent": "sent", "transient": "transient_failures", "permanent": "moved_on"}
         counts[attempt.channel][outcome.get(attempt.status, attempt.status)] += 1
-    for entry in ledger.outbox():
+    for entry in outbox:
         # Counted where it was first routed; a fallback shows as "moved_on" there.
         routed = first_channel.get(entry.id or 0, entry.message.channel)
         counts[routed]["queued"] += 1
@@ -335,9 +355,12 @@ def _channels(ledger: Ledger) -> dict[str, ChannelStats]:
     }
 
 
-def _follow_ups(ledger: Ledger) -> FollowUps:
-    tasks = [r for r in ledger.compensations() if r.compensation.kind == "contact"]
-    contacted = _earliest(((c, s), at) for c, s, at in ledger.events("contacted"))
+def _follow_ups(
+    compensations: Sequence[CompensationRecord],
+    contacted_events: Sequence[tuple[str, str, dt.datetime]],
+) -> FollowUps:
+    tasks = [r for r in compensations if r.compensation.kind == "contact"]
+    contacted = _earliest(((c, s), at) for c, s, at in contacted_events)
     done = on_time = 0
     hours: list[float] = []
     for task in tasks:
@@ -353,33 +376,37 @@ def _follow_ups(ledger: Ledger) -> FollowUps:
 
 
 def compute_metrics(ledger: Ledger) -> Metrics:
-    """Read the whole ledger once per question and answer it."""
-    breaches: Counter[tuple[str, str, str]] = Counter(
-        (b.stage or "(no stage)", b.threshold, str(b.severity)) for b in ledger.breaches()
+    """Read each table of the ledger once, and answer every question from it."""
+    breaches = list(ledger.breaches())
+    compensations = list(ledger.compensations())
+    outbox = list(ledger.outbox())
+    suppressions = ledger.suppressions()
+    by_stage: Counter[tuple[str, str, str]] = Counter(
+        (b.stage or NO_STAGE, b.threshold, str(b.severity)) for b in breaches
     )
     by_currency: dict[str, Decimal] = defaultdict(Decimal)
     by_kind: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     kinds: Counter[tuple[str, str]] = Counter()
-    for record in ledger.compensations():
+    for record in compensations:
         amount = record.compensation.amount
         kinds[record.compensation.kind, amount.currency if amount else ""] += 1
         if amount is not None:
             by_currency[amount.currency] += amount.amount
             by_kind[record.compensation.kind, amount.currency] += amount.amount
     return Metrics(
-        breaches=dict(breaches),
-        first_contacts=first_contacts(ledger),
-        channels=_channels(ledger),
+        breaches=dict(by_stage),
+        first_contacts=first_contacts(breaches, outbox, ledger.events("complaint")),
+        channels=_channels(outbox, ledger.attempts()),
         cost_by_currency=dict(by_currency),
         cost_by_kind=dict(by_kind),
         compensations_by_kind=dict(kinds),
-        suppressed=dict(Counter(_reason(s.reason) for s in ledger.suppressions())),
-        follow_ups=_follow_ups(ledger),
-        comparisons=_compare(ledger),
+        suppressed=dict(Counter(reason_key(s.reason) for s in suppressions)),
+        follow_ups=_follow_ups(compensations, ledger.events("contacted")),
+        comparisons=_compare(suppressions, compensations, ledger.events("outcome")),
     )
 
 
-def _reason(reason: str) -> str:
+def reason_key(reason: str) -> str:
     """A reason without its per-case detail, for counting (``rate limit: 3 …``)."""
     return reason.split(" (", maxsplit=1)[0]
 
