@@ -10,14 +10,17 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
+import phonenumbers
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pxr import Customer
 from pxr.channels import AddressRefused, DeliveryStatus
-from pxr.channels.builtin import Email, Messenger, Sms
+from pxr.channels.builtin import Email, Messenger, Sms, mobile_e164
 from pxr.channels.email import SmtpEmail, smtp_notifier
 from pxr.channels.messenger import MessengerSendApi, messenger_notifier
 from pxr.channels.sms import TwilioSms, twilio_notifier
@@ -97,6 +100,28 @@ def test_unusable_numbers_are_refused_with_a_reason(locale: str, phone: str, rea
     with pytest.raises(AddressRefused, match=reason) as caught:
         Sms().address_for(Customer(id="c", locale=locale, phone=phone))
     assert phone not in str(caught.value)
+
+
+@settings(max_examples=300)
+@given(
+    region=st.sampled_from(["PL", "BG", "NL", "RO", "GB", "DE", "US"]),
+    digits=st.integers(min_value=10**4, max_value=10**11 - 1),
+)
+def test_a_number_is_usable_exactly_when_phonenumbers_says_valid_and_mobile(
+    region: str, digits: int
+) -> None:
+    """pxr asks phonenumbers once (``number_type``) where the library's docs ask
+    twice (``is_valid_number``, then ``number_type``): the answers must agree."""
+    phone = f"+{phonenumbers.country_code_for_region(region)}{digits}"
+    number = phonenumbers.parse(phone)
+    usable = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+    e164, reason = mobile_e164(phone, None)
+    assert (e164 is not None) == usable
+    if not phonenumbers.is_valid_number(number):
+        assert reason == "not a valid phone number"
 
 
 def test_sms_shape_normalizes_babel_spaces_and_counts_segments() -> None:

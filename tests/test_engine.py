@@ -225,6 +225,24 @@ def test_observe_many_rolls_back_only_the_bad_signal(make_recovery: MakeRecovery
     assert kinds(actions).count("breach") == 2
 
 
+def test_observe_many_without_on_error_rolls_back_the_whole_batch(
+    make_recovery: MakeRecovery, ledger: Ledger
+) -> None:
+    """Without ``on_error`` there is no savepoint per signal: the failing
+    signal's batch goes as a whole, earlier batches stay, and replaying the
+    corrected stream finishes the job without doubling anything."""
+    recovery = make_recovery()
+    bad = Signal(customer="c-anna", subject="X", metric="delivery_delay", value=26, at=at())
+    stream = [late(26, subject="A"), late(26, subject="B"), late(26, subject="C"), bad]
+    with pytest.raises(ValidationError, match="order_total"):
+        recovery.observe_many(stream, batch_size=2)
+    assert sorted(b.subject for b in ledger.breaches()) == ["A", "B"]
+    assert len(list(ledger.outbox())) == 2
+    actions = recovery.observe_many([*stream[:3], late(26, subject="X")], batch_size=2)
+    assert sorted(a.subject for a in actions if a.action == "breach") == ["C", "X"]
+    assert len(list(ledger.compensations())) == 4
+
+
 HOLDOUT = PARCEL.replace('name = "parcel-late"', 'name = "parcel-late"\nholdout = 0.5')
 
 

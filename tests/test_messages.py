@@ -6,6 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from babel.localedata import locale_identifiers
+from babel.numbers import format_currency, list_currencies
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pxr import Compensation, Customer, Money, ValidationError
 from pxr.i18n import exact_duration, format_money, safe_format
@@ -44,6 +48,22 @@ def test_delays_are_said_exactly(delay: dt.timedelta, locale: str, text: str) ->
 )
 def test_money_is_formatted_for_the_locale(money: Money, locale: str, text: str) -> None:
     assert format_money(money, locale) == text
+
+
+@settings(max_examples=400)
+@given(
+    locale=st.sampled_from(sorted(locale_identifiers())),
+    currency=st.sampled_from(sorted(list_currencies())),
+    units=st.integers(min_value=-(10**12), max_value=10**12),
+    exponent=st.integers(min_value=-3, max_value=0),
+)
+def test_money_reads_exactly_as_babel_says_it(
+    locale: str, currency: str, units: int, exponent: int
+) -> None:
+    """pxr lays amounts out itself for speed; the text must be Babel's, in every
+    locale Babel knows (Indian grouping, right-to-left marks, Swiss quotes…)."""
+    money = Money(Decimal(units).scaleb(exponent), currency)
+    assert format_money(money, locale) == format_currency(money.amount, currency, locale=locale)
 
 
 @pytest.mark.parametrize("template", ["{customer.__class__}", "{x[0]}", "{x!r}", "{x:>10}"])

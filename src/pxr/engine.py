@@ -158,9 +158,18 @@ class Recovery:
         Returns the actions taken (breach, escalation, compensation, message,
         suppressed), or nothing when all is well or already recorded.
         """
+        hits = self._hits(signal)
+        if hits is None:
+            return _NOTHING
+        customer = self.customer(signal.customer)
+        with self._step():
+            return self._apply(hits, signal, customer)
+
+    def _hits(self, signal: Signal) -> list[tuple[Rule, Severity]] | None:
+        """The rules the signal crosses, with the severity reached; ``None`` if none."""
         rules = self._by_metric.get(signal.metric)
         if rules is None:
-            return _NOTHING
+            return None
         value = signal.value
         hits: list[tuple[Rule, Severity]] | None = None
         for rule in rules:
@@ -169,13 +178,14 @@ class Recovery:
                 if hits is None:
                     hits = []
                 hits.append((rule, severity))
-        if hits is None:
-            return _NOTHING
-        customer = self.customer(signal.customer)
+        return hits
+
+    def _apply(
+        self, hits: list[tuple[Rule, Severity]], signal: Signal, customer: Customer
+    ) -> list[Action]:
         actions: list[Action] = []
-        with self._step():
-            for rule, severity in hits:
-                actions.extend(self._breach(rule, severity, signal, customer))
+        for rule, severity in hits:
+            actions.extend(self._breach(rule, severity, signal, customer))
         return actions
 
     def observe_many(
@@ -190,6 +200,8 @@ class Recovery:
         A signal that fails is rolled back alone and passed to ``on_error``;
         without ``on_error`` the error is raised and its whole batch is
         rolled back (earlier batches stay committed; replaying is safe).
+        Rolling back one signal alone takes a savepoint for each signal that
+        crosses a threshold, so a batch without ``on_error`` is the faster one.
         """
         if batch_size < 1:
             raise ValidationError("batch_size", "must be at least 1")
@@ -198,11 +210,16 @@ class Recovery:
         while batch := list(islice(stream, batch_size)):
             with self._step():
                 for signal in batch:
+                    if on_error is None:
+                        # The batch is all or nothing: no savepoint per signal.
+                        hits = self._hits(signal)
+                        if hits is not None:
+                            customer = self.customer(signal.customer)
+                            actions.extend(self._apply(hits, signal, customer))
+                        continue
                     try:
                         actions.extend(self.observe(signal))
                     except PxrError as error:
-                        if on_error is None:
-                            raise
                         on_error(signal, error)
         return actions
 

@@ -27,14 +27,22 @@ import logging
 import string
 import zoneinfo
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.lists import format_list
-from babel.numbers import format_currency
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 from babel.support import Translations
 
 from pxr.errors import ValidationError
@@ -220,8 +228,77 @@ def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 def format_money(money: Money, locale: str) -> str:
-    """``25,00 zł`` for pl, ``€ 25,00`` for nl; always in the money's own currency."""
-    return format_currency(money.amount, money.currency, locale=babel_locale(locale))
+    """``25,00 zł`` for pl, ``€ 25,00`` for nl; always in the money's own currency.
+
+    Exactly what Babel's ``format_currency`` says, but laid out from a pattern
+    read once per locale and currency: Babel re-reads its locale data on every
+    call, and an amount is formatted for every compensation a message names.
+    """
+    amount = money.amount
+    layout = _money_layout(locale, money.currency)
+    if layout is None or amount.is_signed():
+        return format_currency(amount, money.currency, locale=babel_locale(locale))
+    return layout.format(amount)
+
+
+@attrs.frozen
+class _MoneyLayout:
+    """A currency pattern with the symbols filled in: prefix, number, suffix."""
+
+    prefix: str
+    suffix: str
+    group: str
+    decimal: str
+    grouping: tuple[int, int]
+    min_integer: int
+    quantum: Decimal
+
+    def format(self, amount: Decimal) -> str:
+        integer, _, fraction = f"{amount.quantize(self.quantum):f}".partition(".")
+        integer = integer.rjust(self.min_integer, "0")
+        size, rest = self.grouping
+        groups: list[str] = []
+        while len(integer) > size:
+            groups.append(integer[-size:])
+            integer = integer[:-size]
+            size = rest
+        groups.append(integer)
+        number = self.group.join(reversed(groups))
+        if fraction:
+            number += self.decimal + fraction
+        return self.prefix + number + self.suffix
+
+
+@lru_cache(maxsize=1024)
+def _money_layout(locale: str, currency: str) -> _MoneyLayout | None:
+    """The layout of Babel's standard currency pattern, or ``None`` where the
+    pattern needs Babel's own code (names, quotes, scientific or significant digits)."""
+    where = babel_locale(locale)
+    pattern = where.currency_formats["standard"]
+    prefix, suffix = pattern.prefix[0], pattern.suffix[0]
+    affixes = prefix + suffix
+    if (
+        "¤¤" in affixes
+        or "'" in affixes
+        or pattern.scale != 0
+        or pattern.exp_prec
+        or "@" in pattern.pattern
+        or not pattern.number_pattern
+    ):
+        return None
+    symbol = get_currency_symbol(currency, where)
+    if "'" in symbol:
+        return None
+    digits = get_currency_precision(currency)
+    return _MoneyLayout(
+        prefix=prefix.replace("¤", symbol),
+        suffix=suffix.replace("¤", symbol),
+        group=get_group_symbol(where),
+        decimal=get_decimal_symbol(where),
+        grouping=pattern.grouping,
+        min_integer=pattern.int_prec[0],
+        quantum=Decimal(1).scaleb(-digits),
+    )
 
 
 _PARTS: tuple[tuple[Literal["day", "hour", "minute"], int], ...] = (

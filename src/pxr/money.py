@@ -41,6 +41,8 @@ def _known_currencies() -> frozenset[str]:
 
 def check_currency(code: object, where: str = "currency") -> str:
     """Return ``code`` if it is an ISO 4217 code Babel knows, else raise."""
+    if isinstance(code, str) and code in _known_currencies():  # the usual case, first
+        return code
     if not isinstance(code, str) or len(code) != 3 or not code.isalpha() or not code.isupper():
         raise ValidationError(where, f"expected a three-letter ISO 4217 code, got {code!r}")
     if code not in _known_currencies():

@@ -45,9 +45,11 @@ def mobile_e164(phone: str, region: str | None) -> tuple[str | None, str]:
         number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException as error:
         return None, f"not a phone number ({error.error_type!r})"
-    if not phonenumbers.is_valid_number(number):
+    # number_type says UNKNOWN exactly when is_valid_number says no: one match, not two.
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return None, "not a valid phone number"
-    if phonenumbers.number_type(number) not in _MOBILE:
+    if kind not in _MOBILE:
         return None, "not a mobile number"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 

@@ -107,7 +107,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     provider_id TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_entry ON deliveries (entry_id);
-CREATE INDEX IF NOT EXISTS outbox_customer ON outbox (customer, created_at);
+-- One index serves every per-customer question (a customer has few messages);
+-- ledgers from earlier development builds had a second one, dropped here: every
+-- index costs every insert.
+DROP INDEX IF EXISTS outbox_customer;
 CREATE INDEX IF NOT EXISTS outbox_subject ON outbox (customer, subject, send_at);
 CREATE TABLE IF NOT EXISTS suppressions (
     seq       INTEGER PRIMARY KEY,
