@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from datetime import UTC
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 from babel.localedata import locale_identifiers
 from babel.numbers import format_currency, list_currencies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pxr import Compensation, Customer, Money, ValidationError
-from pxr.i18n import exact_duration, format_money, safe_format
+from pxr.i18n import exact_duration, format_money, format_when, safe_format
 from pxr.messages import render
 
 from .conftest import at
@@ -64,6 +67,23 @@ def test_money_reads_exactly_as_babel_says_it(
     locale Babel knows (Indian grouping, right-to-left marks, Swiss quotes…)."""
     money = Money(Decimal(units).scaleb(exponent), currency)
     assert format_money(money, locale) == format_currency(money.amount, currency, locale=locale)
+
+
+@settings(max_examples=300)
+@given(
+    locale=st.sampled_from(sorted(locale_identifiers())),
+    timezone=st.sampled_from(["Europe/Warsaw", "Europe/Sofia", "America/St_Johns", "Asia/Kolkata"]),
+    moment=st.datetimes(  # Hypothesis takes naive bounds; the values carry UTC
+        min_value=dt.datetime(1990, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+)
+def test_dates_read_exactly_as_babel_says_them(
+    locale: str, timezone: str, moment: dt.datetime
+) -> None:
+    expected = format_datetime(moment, "short", tzinfo=ZoneInfo(timezone), locale=locale)
+    assert format_when(moment, timezone, locale) == expected
 
 
 @pytest.mark.parametrize("template", ["{customer.__class__}", "{x[0]}", "{x!r}", "{x:>10}"])

@@ -376,7 +376,8 @@ class Recovery:
                 )
                 if due is None:
                     continue
-                compensation = attrs.evolve(decision, amount=due)
+                if due != decision.amount:
+                    compensation = attrs.evolve(decision, amount=due)
             recorded = self._record(breach, signal, customer, compensation, actions)
             if recorded is not None:
                 issued.append(recorded)

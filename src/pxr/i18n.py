@@ -34,7 +34,14 @@ from typing import Any, Literal
 
 import attrs
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import (
+    DateTimePattern,
+    format_timedelta,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    parse_pattern,
+)
 from babel.lists import format_list
 from babel.numbers import (
     format_currency,
@@ -342,7 +349,24 @@ def _unit(
 
 
 def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
-    """A date and time in the customer's own zone and the locale's short form."""
-    return format_datetime(
-        moment, "short", tzinfo=zoneinfo.ZoneInfo(timezone), locale=babel_locale(locale)
+    """A date and time in the customer's own zone and the locale's short form.
+
+    What Babel's ``format_datetime(moment, "short", …)`` says, with the
+    locale's patterns looked up once rather than on every call.
+    """
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    joined, time_pattern, date_pattern = _when_patterns(locale)
+    where = babel_locale(locale)
+    return joined.replace(
+        "{0}", time_pattern.apply(local.timetz(), where, reference_date=local.date())
+    ).replace("{1}", date_pattern.apply(local.date(), where))
+
+
+@lru_cache(maxsize=256)
+def _when_patterns(locale: str) -> tuple[str, DateTimePattern, DateTimePattern]:
+    where = babel_locale(locale)
+    return (
+        str(get_datetime_format("short", locale=where)).replace("'", ""),
+        parse_pattern(get_time_format("short", locale=where)),
+        parse_pattern(get_date_format("short", locale=where)),
     )

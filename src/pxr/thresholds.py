@@ -91,23 +91,33 @@ class Tiered:
     unit: str | None = None
     stage: str | None = None
     _checks: tuple[tuple[float, Severity], ...] = attrs.field(init=False, repr=False, eq=False)
+    _above: bool = attrs.field(init=False, repr=False, eq=False)
+    _mildest: float = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        # Most severe first, as plain floats: evaluation is a few comparisons.
+        # Most severe first, as plain floats: evaluation is a few comparisons,
+        # and one when the value is fine (the usual case).
         checks = tuple((float(self.tiers[s]), s) for s in sorted(self.tiers, reverse=True))
         object.__setattr__(self, "_checks", checks)
+        object.__setattr__(self, "_above", self.direction == "above")
+        object.__setattr__(self, "_mildest", checks[-1][0])
 
     def evaluate(self, value: SignalValue) -> Severity | None:
         """The most severe tier reached, or ``None``."""
-        if isinstance(value, int | float) and (self.unit is None or value >= 0):
-            number: float = value
+        kind = type(value)
+        if (kind is float or kind is int) and (self.unit is None or value >= 0):  # type: ignore[operator]
+            number: float = value  # type: ignore[assignment]
         else:
             number = value_in_unit(value, self.unit)
-        if self.direction == "above":
+        if self._above:
+            if number < self._mildest:
+                return None
             for bound, severity in self._checks:
                 if number >= bound:
                     return severity
         else:
+            if number > self._mildest:
+                return None
             for bound, severity in self._checks:
                 if number <= bound:
                     return severity

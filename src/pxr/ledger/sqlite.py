@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from pxr.errors import LedgerError
@@ -132,7 +133,9 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+@lru_cache(maxsize=4096)
 def _ts(value: dt.datetime) -> str:
+    # Cached: one decision stores the same moment in three or four rows.
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
