@@ -161,9 +161,8 @@ class Recovery:
         hits = self._hits(signal)
         if hits is None:
             return _NOTHING
-        customer = self.customer(signal.customer)
         with self._step():
-            return self._apply(hits, signal, customer)
+            return self._apply(hits, signal)
 
     def _hits(self, signal: Signal) -> list[tuple[Rule, Severity]] | None:
         """The rules the signal crosses, with the severity reached; ``None`` if none."""
@@ -180,9 +179,9 @@ class Recovery:
                 hits.append((rule, severity))
         return hits
 
-    def _apply(
-        self, hits: list[tuple[Rule, Severity]], signal: Signal, customer: Customer
-    ) -> list[Action]:
+    def _apply(self, hits: list[tuple[Rule, Severity]], signal: Signal) -> list[Action]:
+        """Open or escalate a breach for each rule crossed, inside the caller's transaction."""
+        customer = self.customer(signal.customer)
         actions: list[Action] = []
         for rule, severity in hits:
             actions.extend(self._breach(rule, severity, signal, customer))
@@ -214,8 +213,7 @@ class Recovery:
                         # The batch is all or nothing: no savepoint per signal.
                         hits = self._hits(signal)
                         if hits is not None:
-                            customer = self.customer(signal.customer)
-                            actions.extend(self._apply(hits, signal, customer))
+                            actions.extend(self._apply(hits, signal))
                         continue
                     try:
                         actions.extend(self.observe(signal))
