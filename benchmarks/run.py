@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pxr import Customer, MemoryLedger, Recovery, Signal, SQLiteLedger
 from pxr.channels.builtin import mobile_e164
-from pxr.ledger import CompensationRecord, Ledger, OutboxEntry
+from pxr.ledger import BreachChange, CompensationRecord, Decision, Ledger, OutboxEntry
 from pxr.policy import Policy, parse_policy
 from pxr.thresholds import Tiered
 
@@ -131,15 +131,21 @@ def write_all(source: Ledger, target: Ledger, batch_size: int) -> int:
     entries: dict[tuple[str, str], list[OutboxEntry]] = {}
     for entry in source.outbox():
         entries.setdefault((entry.threshold or "", entry.subject), []).append(entry)
-    for start in range(0, len(breaches), batch_size):
+    decisions = [
+        Decision(
+            breach.customer,
+            (
+                BreachChange(breach),
+                *compensations.get(breach.key, ()),
+                *entries.get(breach.key, ()),
+            ),
+        )
+        for breach in breaches
+    ]
+    for start in range(0, len(decisions), batch_size):
         with target.transaction():
-            for breach in breaches[start : start + batch_size]:
-                target.insert_breach(breach)
-                key = (breach.threshold, breach.subject)
-                for record in compensations.get(key, ()):
-                    target.insert_compensation(record)
-                for entry in entries.get(key, ()):
-                    target.enqueue(entry)
+            for decision in decisions[start : start + batch_size]:
+                target.apply(decision)
     return len(breaches)
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import attrs
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -20,10 +19,9 @@ from babel.messages.pofile import read_po
 from pxr import Compensation, Customer, Money, hookimpl
 from pxr.channels.gsm import is_gsm7, normalize_spaces
 from pxr.i18n import LOCALE_DIR, SHIPPED, fallback_chain, translator
-from pxr.messages import combine, render
+from pxr.messages import compose, join, render
 from pxr.money import in_euro_if_bulgarian_lev
 from pxr.plugins import Plugins
-from pxr.testing import message_for
 
 from .conftest import at
 
@@ -165,8 +163,8 @@ def test_each_customer_reads_their_own_language(locale: str, expected: str) -> N
 
 def test_plural_forms_follow_cldr() -> None:
     def title(locale: str, n: int) -> str:
-        messages = [attrs.evolve(message_for("email", "a@b.pl", "x"), locale=locale)] * n
-        return combine(messages).title or ""
+        parts = compose("notice", customer(locale), "PL-1", form="email")
+        return join([parts] * n, locale).title or ""
 
     assert title("pl", 2) == "2 wiadomości od nas"
     assert title("pl", 5) == "5 wiadomości od nas"

@@ -22,6 +22,7 @@ from pxr.i18n import translator
 from pxr.ledger import Ledger
 from pxr.plugins import get_plugins
 from pxr.policy import Delivery
+from pxr.rendering import Renderer
 from pxr.testing import RecordingNotifier
 
 from .conftest import ANNA, PARCEL, at, policy_from
@@ -54,9 +55,9 @@ def late(subject: str, hours: float = 26, when: dt.datetime | None = None) -> Si
 def dispatcher(ledger: Ledger, *notifiers: Notifier, **settings: object) -> Dispatcher:
     return Dispatcher(
         ledger,
-        CHANNELS,
         {n.channel: n for n in notifiers},
         Delivery(**settings),  # type: ignore[arg-type]
+        renderer=Renderer(CHANNELS),
         rng=lambda: 0.5,  # no jitter: backoff is exactly base · 2^(attempt-1)
     )
 

@@ -92,7 +92,7 @@ def test_escalation_to_the_same_kind_pays_only_the_difference(make_recovery: Mak
     assert str(compensation.compensation.amount) == "12.45 PLN"  # 24.90 - 12.45
     assert isinstance(message, MessageQueued)
     assert "Zwróciliśmy dodatkowo 12,45 zł" in message.message.text  # Polish; SMS plain spaces
-    paid = recovery.ledger.paid_for_breach("parcel-late", "PL-1")
+    paid = recovery.ledger.load("c-anna", [("parcel-late", "PL-1")]).paid["parcel-late", "PL-1"]
     assert paid == {("PLN", False): Decimal("24.90")}
 
 
@@ -196,7 +196,7 @@ def test_landline_falls_back_to_the_next_channel(make_recovery: MakeRecovery) ->
 
 def test_unknown_customer_is_a_clear_error(make_recovery: MakeRecovery) -> None:
     signal = attrs.evolve(late(26), customer="nobody")
-    with pytest.raises(ValidationError, match="unknown customer 'nobody'"):
+    with pytest.raises(ValidationError, match="unknown customer"):
         make_recovery().observe(signal)
 
 

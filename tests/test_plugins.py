@@ -18,10 +18,10 @@ import pytest
 from pxr import Compensation, Customer, MemoryLedger, Money, Recovery, Signal, hookimpl, hookspecs
 from pxr.channels import Channel, Notifier
 from pxr.compensation import CompensationFactory, CompensationRequest
-from pxr.model import Message, MessageQueued, Suppressed
+from pxr.model import Message, MessageQueued
 from pxr.plugins import Plugins
 from pxr.policy import parse_policy
-from pxr.testing import ChannelContract, NotifierContract, message_for
+from pxr.testing import ChannelContract, NotifierContract, RecordingNotifier, message_for
 
 from .conftest import ANNA, PARCEL, at
 from .servers import FakeProvider, fake_provider
@@ -77,8 +77,8 @@ class Recorder:
         self.calls.append(("compensation_issued", compensation.kind))
 
     @hookimpl
-    def escalate(self, breach: Any, compensation: Compensation, customer: Customer) -> None:
-        self.calls.append(("escalate", (compensation.team, compensation.priority, customer.id)))
+    def hand_over(self, breach: Any, compensation: Compensation, customer: Customer) -> None:
+        self.calls.append(("hand_over", (compensation.team, compensation.priority, customer.id)))
 
     @hookimpl
     def delivery_result(self, entry: Any, result: Any) -> None:
@@ -142,7 +142,7 @@ def test_escalate_hands_a_follow_up_task_to_the_host() -> None:
             context={"comment": "Nobody called back."},
         )
     )
-    assert ("escalate", ("care", 1, "c-anna")) in recorder.calls
+    assert ("hand_over", ("care", 1, "c-anna")) in recorder.calls
 
 
 def test_a_failing_plugin_is_reported_and_the_others_still_run(
@@ -244,11 +244,22 @@ def test_before_send_can_amend_and_veto() -> None:
             return "customer is in hospital" if message.purpose == "resolution" else None
 
     recovery = recovery_with(plugins_with(Signature(), Veto()))
-    (queued,) = [a for a in recovery.observe(late()) if isinstance(a, MessageQueued)]
-    assert queued.message.text.endswith("— Anna from Care")
-    assert queued.message.segments is not None  # reshaped after the amendment
-    (vetoed,) = [a for a in recovery.resolve("A", at(4)) if isinstance(a, Suppressed)]
-    assert vetoed.reason == "vetoed by do-not-disturb: customer is in hospital"
+    sms = RecordingNotifier("sms")
+    recovery.notifiers["sms"] = sms
+    recovery.observe(late())
+    recovery.resolve("A", at(4))
+    report = recovery.dispatch_pending(at(5))
+    assert (report.sent, report.cancelled) == (1, 1)
+    (sent,) = sms.sent
+    assert sent.text.endswith("— Anna from Care")
+    assert sent.segments is not None  # reshaped after the amendment
+    attempts = recovery.ledger.attempts()
+    assert attempts[0].text == sent.text, "the ledger keeps exactly what was sent"
+    (_, vetoed) = recovery.ledger.outbox()
+    assert (vetoed.status, vetoed.last_error) == (
+        "cancelled",
+        "vetoed by do-not-disturb: customer is in hospital",
+    )
 
 
 def test_a_plugin_threshold_kind_is_usable_by_name_in_a_policy() -> None:

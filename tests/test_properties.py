@@ -58,7 +58,7 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
         (r.threshold, r.subject, r.severity, r.compensation.kind, r.compensation.amount)
         for r in ledger.compensations()
     ]
-    outbox = [(e.key, e.message.send_at) for e in ledger.outbox()]
+    outbox = [(e.key, e.send_at) for e in ledger.outbox()]
     return (list(ledger.breaches()), compensations, outbox, list(ledger.suppressions()))
 
 

@@ -1,7 +1,7 @@
 """Escalation: when a delay becomes critical, a person with authority takes over;
 when a customer still disputes it, the case goes to an ADR body.
 
-Both are ``contact`` tasks with a different team; the host's ``escalate``
+Both are ``contact`` tasks with a different team; the host's ``hand_over``
 hook routes them (here: to a list standing in for a ticket system).
 """
 
@@ -42,7 +42,7 @@ class Tickets:
         self.opened: list[tuple[str, str]] = []
 
     @pxr.hookimpl
-    def escalate(self, breach: Any, compensation: Any, customer: Any) -> None:
+    def hand_over(self, breach: Any, compensation: Any, customer: Any) -> None:
         self.opened.append((compensation.team, breach.subject))
 
 

@@ -1,7 +1,7 @@
 """Close the loop: a survey answer of 0-3 becomes a prioritized follow-up task.
 
 A low score *with* a comment is priority 1, without one priority 2. The
-``escalate`` hook hands the task to the helpdesk; ``contacted`` records
+``hand_over`` hook hands the task to the helpdesk; ``contacted`` records
 that a person called. No survey goes to a customer we just recovered.
 """
 
@@ -33,7 +33,7 @@ class Helpdesk:
         self.tickets: list[dict[str, Any]] = []
 
     @pxr.hookimpl
-    def escalate(self, breach: Any, compensation: Any, customer: Any) -> None:
+    def hand_over(self, breach: Any, compensation: Any, customer: Any) -> None:
         self.tickets.append(
             {
                 "customer": customer.id,

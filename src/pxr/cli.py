@@ -204,8 +204,12 @@ def _run(
     progress = _Progress(args.events, err)
     started = time.perf_counter()
 
+    # A batch's output is held until the batch commits: a run killed half-way
+    # never printed what the ledger does not hold.
+    pending: list[str] = []
+
     def emit(record: dict[str, Any], text: str) -> None:
-        out.write((json.dumps(record, ensure_ascii=False) if args.json else text) + "\n")
+        pending.append(json.dumps(record, ensure_ascii=False) if args.json else text)
 
     def reject(number: int, message: str) -> None:
         summary.errors += 1
@@ -233,6 +237,9 @@ def _run(
                     if batch == _BATCH:
                         more = True
                         break
+            if pending:
+                out.write("\n".join(pending) + "\n")
+                pending.clear()
             progress.update(summary.lines)
     finally:
         progress.close()
@@ -271,7 +278,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ledger.close()
     out.write(
         f"sent {report.sent}, retried {report.retried}, rerouted {report.rerouted},"
-        f" dead {report.dead}, skipped {report.skipped}\n"
+        f" dead {report.dead}, cancelled {report.cancelled}, skipped {report.skipped}\n"
     )
     return EXIT_OK
 

@@ -1,9 +1,9 @@
 """Every delivery rule in one place: channel preference and fallback, consent,
-quiet hours, and the per-customer message limit.
+quiet hours, and the SMS alphabet.
 
-Each rule is a plain function of immutable values (and, for the limit, a
-ledger query), so the engine applies them in one order and a test can check
-each alone.
+Each rule is a plain function of immutable values, so the decision step
+applies them in one order and a test can check each alone. (The message
+limit is counted in :mod:`pxr.decide` from the ledger's snapshot.)
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import attrs
 
 from pxr.channels import AddressRefused, Channel
 from pxr.channels.gsm import sms_encoding, sms_segments, to_gsm7
-from pxr.ledger import Ledger
 from pxr.model import Customer, Message
 from pxr.policy import Policy
 
-__all__ = ["Route", "Unreachable", "rate_limit_reason", "route", "send_time", "sms_cost"]
+__all__ = ["Route", "Unreachable", "route", "send_time", "sms_cost"]
 
 
 @attrs.frozen
@@ -79,25 +78,12 @@ def send_time(customer: Customer, at: dt.datetime, policy: Policy) -> dt.datetim
     return policy.quiet_hours.defer(at, customer.zone)
 
 
-def rate_limit_reason(
-    customer: Customer, at: dt.datetime, policy: Policy, ledger: Ledger
-) -> str | None:
-    """Why a message must not be queued (the daily cap is reached), or ``None``."""
-    cap = policy.limits.messages_per_day
-    if cap is None:
-        return None
-    sent = ledger.messages_since(customer.id, at - dt.timedelta(days=1))
-    if sent >= cap:
-        return f"rate limit: {cap} messages per day"
-    return None
-
-
-def sms_cost(message: Message, policy: Policy) -> Message:
+def sms_cost(message: Message, transliterate: bool) -> Message:
     """With ``[recovery] sms = { transliterate = true }``, a UCS-2 SMS is rewritten
     in GSM-7 letters where it can be: often half the segments, at some cost to
     the look of Polish, Romanian and Bulgarian text. Other messages are unchanged.
     """
-    if not policy.sms_transliterate or message.encoding != "UCS-2":
+    if not transliterate or message.encoding != "UCS-2":
         return message
     text = to_gsm7(message.text)
     return attrs.evolve(

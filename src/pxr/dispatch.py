@@ -8,7 +8,9 @@ mid-send is taken up again when its lease runs out.
 
 Failures: a transient one is retried with exponential backoff and jitter
 until ``max_attempts``, then dead-lettered; a permanent one (the address
-will not work) moves the message to the customer's next channel.
+will not work) moves the message to the customer's next channel. A
+transport that raises fails its own message as a transient failure; the run
+goes on with the others.
 
 Grouping: due messages for one customer on one channel, due within
 ``group_window`` of the first, go out as one message, not three (a zero
@@ -18,16 +20,21 @@ window turns grouping off).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from pxr.channels import Channel, DeliveryResult, DeliveryStatus, Notifier
-from pxr.ledger import DeliveryAttempt, Ledger, OutboxEntry
-from pxr.messages import combine
+from pxr.channels import DeliveryResult, DeliveryStatus, Notifier
+from pxr.customers import CustomerDirectory
+from pxr.ledger import DeliveryAttempt, OutboxEntry, OutboxStatus, OutboxStore
+from pxr.model import Customer, Message
 from pxr.plugins import Plugins
 from pxr.policy import Delivery
+from pxr.rendering import Renderer
+
+log = logging.getLogger("pxr.dispatch")
 
 __all__ = ["DispatchReport", "Dispatcher", "backoff"]
 
@@ -51,6 +58,7 @@ class DispatchReport:
     rerouted: int = 0
     dead: int = 0
     skipped: int = 0
+    cancelled: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -59,22 +67,31 @@ class DispatchReport:
 
 
 class Dispatcher:
-    """Sends what is due in a ledger's outbox. Safe to run in several processes."""
+    """Sends what is due in a ledger's outbox. Safe to run in several processes.
+
+    Each entry is put into words when it is sent (``renderer``), for the
+    customer as the host's directory knows them at that moment
+    (``customers``; without one, as the entry remembers them). Plugins'
+    ``before_send`` see the rendered message and may amend or veto it; the
+    exact text sent is kept with the delivery attempt.
+    """
 
     def __init__(
         self,
-        ledger: Ledger,
-        channels: Mapping[str, Channel],
+        ledger: OutboxStore,
         notifiers: Mapping[str, Notifier],
         settings: Delivery,
         *,
+        renderer: Renderer,
+        customers: CustomerDirectory | None = None,
         plugins: Plugins | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.ledger = ledger
-        self.channels = channels
         self.notifiers = notifiers
         self.settings = settings
+        self.renderer = renderer
+        self.customers = customers
         self.plugins = plugins
         self._rng = rng
 
@@ -92,18 +109,26 @@ class Dispatcher:
         groups: dict[tuple[str, str, str], list[list[OutboxEntry]]] = {}
         window = self.settings.group_window
         for entry in due:
-            key = (entry.customer, entry.message.channel, entry.message.to)
+            key = (entry.customer, entry.channel, entry.to)
             runs = groups.setdefault(key, [])
             first = runs[-1][0] if runs else None
-            if (
-                first is not None
-                and window
-                and entry.message.send_at - first.message.send_at <= window
-            ):
+            if first is not None and window and entry.send_at - first.send_at <= window:
                 runs[-1].append(entry)
             else:
                 runs.append([entry])
         return [run for runs in groups.values() for run in runs]
+
+    def _before_send(self, message: Message, customer: Customer) -> Message | str:
+        """Each plugin's ``before_send`` in turn: the amended message, or why it was vetoed."""
+        if self.plugins is None:
+            return message
+        for impl in self.plugins.impls("before_send"):
+            answer = self.plugins.call_one(impl, "before_send", message=message, customer=customer)
+            if isinstance(answer, str):
+                return f"vetoed by {impl.plugin_name}: {answer}"
+            if isinstance(answer, Message):
+                message = answer
+        return message
 
     def _send_group(self, group: list[OutboxEntry], now: dt.datetime) -> DispatchReport:
         with self.ledger.transaction():
@@ -114,51 +139,85 @@ class Dispatcher:
             ]
         if not claimed:
             return DispatchReport(skipped=len(group))
-        first = claimed[0][1].message
-        notifier = self.notifiers.get(first.channel)
-        channel = self.channels.get(first.channel)
-        message = first if len(claimed) == 1 else combine([e.message for _, e in claimed])
-        if channel is not None:
-            message = channel.shape(message)
-        if notifier is None:  # only due() entries with a notifier get here
-            raise KeyError(first.channel)
-        result = notifier.send(message)
+        entries = [e for _, e in claimed]
+        first = entries[0]
+        known = self.customers.get(first.customer) if self.customers is not None else None
+        reader = known or Customer(id=first.customer, locale=first.locale, timezone=first.timezone)
+        message = self.renderer.render(entries, known, send_at=now)
+        amended = self._before_send(message, reader)
+        if isinstance(amended, str):
+            cancelled = DeliveryResult(DeliveryStatus.PERMANENT, detail=amended)
+            with self.ledger.transaction():
+                for entry_id, entry in claimed:
+                    self.ledger.settle(
+                        entry_id,
+                        self._attempt(entry_id, entry, cancelled, now, None),
+                        OutboxStatus.CANCELLED,
+                    )
+            return DispatchReport(cancelled=len(claimed))
+        message = amended
+        notifier = self.notifiers[first.channel]  # due() returns only channels with a notifier
+        try:
+            result = notifier.send(message)
+        except Exception as error:  # noqa: BLE001 - one broken transport fails its own message
+            result = DeliveryResult.transient(
+                f"the {first.channel} transport raised {type(error).__name__}"
+            )
+            log.warning("pxr: %s", result.detail)
         report = DispatchReport()
         with self.ledger.transaction():
             for entry_id, entry in claimed:
-                report += self._settle(entry_id, entry, result, now)
+                attempt = self._attempt(entry_id, entry, result, now, message)
+                report += self._settle(entry_id, entry, attempt, result, now)
         if self.plugins is not None:
             for _, entry in claimed:
                 self.plugins.call("delivery_result", entry=entry, result=result)
         return report
 
-    def _settle(
-        self, entry_id: int, entry: OutboxEntry, result: DeliveryResult, now: dt.datetime
-    ) -> DispatchReport:
-        attempt_number = entry.attempts + 1
-        attempt = DeliveryAttempt(
+    def _attempt(
+        self,
+        entry_id: int,
+        entry: OutboxEntry,
+        result: DeliveryResult,
+        now: dt.datetime,
+        message: Message | None,
+    ) -> DeliveryAttempt:
+        return DeliveryAttempt(
             entry_id=entry_id,
-            attempt=attempt_number,
-            channel=entry.message.channel,
+            attempt=entry.attempts + 1,
+            channel=entry.channel,
             status=result.status.value,
             at=now,
             detail=result.detail,
             provider_id=result.provider_id,
+            title=message.title if message is not None else None,
+            text=message.text if message is not None else None,
+            segments=message.segments if message is not None else None,
         )
+
+    def _settle(
+        self,
+        entry_id: int,
+        entry: OutboxEntry,
+        attempt: DeliveryAttempt,
+        result: DeliveryResult,
+        now: dt.datetime,
+    ) -> DispatchReport:
         if result.status is DeliveryStatus.SENT:
-            self.ledger.settle(entry_id, attempt, "sent")
+            self.ledger.settle(entry_id, attempt, OutboxStatus.SENT)
             return DispatchReport(sent=1)
         if result.status is DeliveryStatus.TRANSIENT:
-            if attempt_number >= self.settings.max_attempts:
-                self.ledger.settle(entry_id, attempt, "dead")
+            if attempt.attempt >= self.settings.max_attempts:
+                self.ledger.settle(entry_id, attempt, OutboxStatus.DEAD)
                 return DispatchReport(dead=1)
-            wait = backoff(attempt_number, self.settings.retry_backoff, self._rng)
+            wait = backoff(attempt.attempt, self.settings.retry_backoff, self._rng)
             self.ledger.retry_later(entry_id, attempt, now + wait)
             return DispatchReport(retried=1)
         if entry.fallbacks:
-            following, *rest = entry.fallbacks
-            moved = attrs.evolve(following, send_at=now)
-            self.ledger.reroute(entry_id, attempt, moved, tuple(rest))
+            (channel, to), *rest = entry.fallbacks
+            self.ledger.reroute(
+                entry_id, attempt, channel=channel, to=to, fallbacks=tuple(rest), send_at=now
+            )
             return DispatchReport(rerouted=1)
-        self.ledger.settle(entry_id, attempt, "dead")
+        self.ledger.settle(entry_id, attempt, OutboxStatus.DEAD)
         return DispatchReport(dead=1)

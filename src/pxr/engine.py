@@ -1,28 +1,39 @@
 """``Recovery``: the engine a host application holds. Signal in, actions out.
 
-Each call is one ledger transaction: the breach, its compensation and its
-message are recorded together or not at all, and replaying the same input
-finds them already there and does nothing again.
+Each signal is handled in three steps: *load* the state it needs from the
+ledger (the breach, what it paid, the customer's recent spend and messages),
+*decide* on plain values (:func:`pxr.decide.decide`), and *apply* the
+decision in one ledger write that says what won. Replaying the same input
+finds everything already there and does nothing again; a concurrent writer
+that got there first makes the engine load and decide again.
+
+Lifecycle hooks run once the outermost transaction commits — also when the
+host holds it — and never for work that rolled back. One ``Recovery`` may be
+shared by the threads of a web server: it keeps no per-call state, and the
+ledger gives each thread its own transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from itertools import islice
 from typing import Any
 
-import attrs
-
 from pxr.channels import Notifier
-from pxr.compensation import CompensationRequest, new_voucher_code
-from pxr.delivery import Unreachable, rate_limit_reason, route, send_time, sms_cost
+from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
+from pxr.decide import (
+    BUDGET_WINDOW,
+    MESSAGE_WINDOW,
+    decide,
+    in_holdout,
+    message_items,
+    tally_for,
+)
 from pxr.dispatch import Dispatcher, DispatchReport
-from pxr.errors import PxrError, ValidationError
+from pxr.errors import LedgerError, PxrError, ValidationError
 from pxr.events import (
     Complaint,
     Contacted,
@@ -32,51 +43,62 @@ from pxr.events import (
     Resolved,
     SignalEvent,
 )
-from pxr.ledger import CodeTaken, CompensationRecord, Ledger, OutboxEntry, SuppressionRecord
+from pxr.ledger import (
+    Applied,
+    BreachChange,
+    CompensationRecord,
+    Decision,
+    DecisionItem,
+    Ledger,
+    OutboxEntry,
+    SuppressionRecord,
+)
 from pxr.ledger.memory import MemoryLedger
-from pxr.messages import Rendered, render
-from pxr.metrics import HOLDOUT_REASON
 from pxr.model import (
     Action,
     Breach,
     BreachEscalated,
     BreachOpened,
     BreachResolved,
-    Compensation,
     CompensationIssued,
     ComplaintRecorded,
     Customer,
-    Message,
     MessageQueued,
+    Purpose,
+    Reason,
     Severity,
     Signal,
     Suppressed,
     check_aware,
 )
-from pxr.money import Money
 from pxr.plugins import Plugins, get_plugins
 from pxr.policy import Policy, Rule
-from pxr.thresholds import as_duration
+from pxr.rendering import Renderer
 
 __all__ = ["Recovery", "in_holdout"]
 
 _NOTHING: tuple[Action, ...] = ()
-_CODE_ATTEMPTS = 8
+#: How often to load and decide again when concurrent writers keep winning.
+_ATTEMPTS = 8
 
 
-def in_holdout(customer: str, threshold: str, share: float) -> bool:
-    """Whether ``customer`` is in the control group of ``threshold``.
-
-    Stable across runs and processes: a hash of the pair, not a random draw.
-    """
-    if share <= 0:
-        return False
-    digest = hashlib.sha256(f"{threshold}\x1f{customer}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+def _directory(
+    customers: CustomerDirectory | Callable[[str], Customer | None] | Iterable[Customer],
+) -> CustomerDirectory:
+    if isinstance(customers, CustomerDirectory):
+        return customers
+    if callable(customers):
+        return LookupDirectory(customers)
+    return InMemoryDirectory(customers)
 
 
 class Recovery:
     """Signal in, actions out; everything recorded in the ledger.
+
+    ``customers`` is where customers come from: a
+    :class:`~pxr.customers.CustomerDirectory`, the host's look-up function
+    (cached, see :class:`~pxr.customers.LookupDirectory`), or customers to
+    keep in memory.
 
     >>> from pxr import Recovery, load_policy
     >>> recovery = Recovery(load_policy("examples/parcel/policy.toml"))  # doctest: +SKIP
@@ -88,67 +110,50 @@ class Recovery:
         ledger: Ledger | None = None,
         *,
         plugins: Plugins | None = None,
-        customers: Iterable[Customer] = (),
+        customers: CustomerDirectory | Callable[[str], Customer | None] | Iterable[Customer] = (),
         notifiers: Mapping[str, Notifier] | None = None,
     ) -> None:
         self.policy = policy
-        self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
+        self.ledger: Ledger = MemoryLedger() if ledger is None else ledger
         self.plugins = plugins or get_plugins()
         self.notifiers: dict[str, Notifier] = dict(notifiers or {})
-        self._customers: dict[str, Customer] = {c.id: c for c in customers}
-        self._depth = 0
-        self._after_commit: list[tuple[str, dict[str, Any]]] = []
-        # Host catalogs (all but pxr's own), in the order they override.
-        self._host_catalogs = tuple(
-            (domain, path) for domain, path in self.plugins.registry.catalogs if domain != "pxr"
-        )
+        self.customers = _directory(customers)
+        self._channels = self.plugins.registry.channels
+        self.renderer = Renderer.for_policy(policy, self._channels, self.plugins.registry.catalogs)
         by_metric: dict[str, list[Rule]] = defaultdict(list)
         for rule in policy.rules:
             by_metric[rule.threshold.metric].append(rule)
         self._by_metric: Mapping[str, tuple[Rule, ...]] = {
             metric: tuple(rules) for metric, rules in by_metric.items()
         }
+        limits = policy.limits
+        self._wants_spent = limits.compensation_per_30_days is not None
+        self._wants_messages = limits.messages_per_day is not None
 
     def __repr__(self) -> str:
         return f"Recovery(rules={len(self.policy.rules)}, ledger={self.ledger!r})"
 
-    @contextmanager
-    def _step(self) -> Iterator[None]:
-        """One ledger transaction; lifecycle hooks run once the outermost one commits.
-
-        A nested step that fails takes its hooks with it, as the ledger takes
-        its writes.
-        """
-        mark = len(self._after_commit)
-        self._depth += 1
-        try:
-            with self.ledger.transaction():
-                yield
-        except BaseException:
-            del self._after_commit[mark:]
-            raise
-        finally:
-            self._depth -= 1
-        if self._depth == 0:
-            calls, self._after_commit = self._after_commit, []
-            for hook, kwargs in calls:
-                self.plugins.call(hook, **kwargs)
-
     def _hook(self, hook: str, **kwargs: Any) -> None:
-        self._after_commit.append((hook, kwargs))
+        """Call ``hook`` once the outermost transaction commits."""
+        self.ledger.after_commit(partial(self.plugins.call, hook, **kwargs))
 
     # ------------------------------------------------------------ customers
 
     def add_customer(self, customer: Customer) -> None:
-        """Make ``customer`` known (or update their details)."""
-        self._customers[customer.id] = customer
+        """Make ``customer`` known (or update their details) in an in-memory directory."""
+        add = getattr(self.customers, "add", None)
+        if add is None:
+            raise PxrError(
+                f"{self.customers!r} is the host's directory: add customers there, not to pxr"
+            )
+        add(customer)
 
     def customer(self, customer_id: str) -> Customer:
         """A known customer; raises :class:`~pxr.errors.ValidationError` if unknown."""
-        try:
-            return self._customers[customer_id]
-        except KeyError:
-            raise ValidationError("customer", f"unknown customer {customer_id!r}") from None
+        found = self.customers.get(customer_id)
+        if found is None:
+            raise ValidationError("customer", "unknown customer (not in the customer directory)")
+        return found
 
     # ------------------------------------------------------------ signals
 
@@ -161,8 +166,9 @@ class Recovery:
         hits = self._hits(signal)
         if hits is None:
             return _NOTHING
-        with self._step():
-            return self._apply(hits, signal)
+        customer = self.customer(signal.customer)
+        with self.ledger.transaction():
+            return self._decide_and_apply(hits, signal, customer)
 
     def _hits(self, signal: Signal) -> list[tuple[Rule, Severity]] | None:
         """The rules the signal crosses, with the severity reached; ``None`` if none."""
@@ -179,13 +185,112 @@ class Recovery:
                 hits.append((rule, severity))
         return hits
 
-    def _apply(self, hits: list[tuple[Rule, Severity]], signal: Signal) -> list[Action]:
-        """Open or escalate a breach for each rule crossed, inside the caller's transaction."""
-        customer = self.customer(signal.customer)
+    def _decide_and_apply(
+        self, hits: list[tuple[Rule, Severity]], signal: Signal, customer: Customer
+    ) -> list[Action]:
+        """Load, decide, apply; again if a concurrent writer changed what was loaded."""
+        keys = [(rule.threshold.name, signal.subject) for rule, _ in hits]
+        for _ in range(_ATTEMPTS):
+            snapshot = self.ledger.load(
+                customer.id,
+                keys,
+                spent_since=signal.at - BUDGET_WINDOW if self._wants_spent else None,
+                messages_since=signal.at - MESSAGE_WINDOW if self._wants_messages else None,
+            )
+            decision = decide(
+                hits, signal, customer, snapshot, policy=self.policy, channels=self._channels
+            )
+            if not decision.items:
+                return []
+            applied = self.ledger.apply(decision)
+            if not applied.conflict:
+                return self._actions(applied, customer, signal.at)
+        raise LedgerError("other writers kept changing this customer's state; try again")
+
+    def _actions(self, applied: Applied, customer: Customer, at: dt.datetime) -> list[Action]:
+        """The actions for what the ledger wrote, with their hooks queued for the commit."""
         actions: list[Action] = []
-        for rule, severity in hits:
-            actions.extend(self._breach(rule, severity, signal, customer))
+        breaches: dict[tuple[str, str], Breach] = {}
+        for item in applied.won:
+            if isinstance(item, BreachChange):
+                breach = item.breach
+                breaches[breach.key] = breach
+                if item.previous is None:
+                    self._hook("breach_opened", breach=breach)
+                    actions.append(
+                        BreachOpened(
+                            customer=breach.customer,
+                            subject=breach.subject,
+                            threshold=breach.threshold,
+                            severity=breach.severity,
+                            at=at,
+                            stage=breach.stage,
+                            holdout=breach.holdout,
+                        )
+                    )
+                else:
+                    self._hook("breach_escalated", breach=breach, previous=item.previous)
+                    actions.append(
+                        BreachEscalated(
+                            customer=breach.customer,
+                            subject=breach.subject,
+                            threshold=breach.threshold,
+                            severity=breach.severity,
+                            at=at,
+                            previous=item.previous,
+                        )
+                    )
+            elif isinstance(item, CompensationRecord):
+                actions.append(self._issued(item, breaches[item.threshold, item.subject], customer))
+            elif isinstance(item, SuppressionRecord):
+                actions.append(
+                    Suppressed(
+                        customer=item.customer,
+                        subject=item.subject,
+                        threshold=item.threshold,
+                        severity=item.severity,
+                        at=item.at,
+                        what=item.what,
+                        reason=item.reason,
+                        kind=item.kind,
+                    )
+                )
+            else:
+                actions.append(self._queued(item, customer))
         return actions
+
+    def _issued(
+        self, record: CompensationRecord, breach: Breach, customer: Customer
+    ) -> CompensationIssued:
+        compensation = record.compensation
+        self._hook("compensation_issued", breach=breach, compensation=compensation)
+        if compensation.kind == "contact":
+            # A person takes over: the host's helpdesk opens a case.
+            self._hook("hand_over", breach=breach, compensation=compensation, customer=customer)
+        return CompensationIssued(
+            customer=record.customer,
+            subject=record.subject,
+            threshold=record.threshold,
+            severity=record.severity,
+            at=record.created_at,
+            compensation=compensation,
+        )
+
+    def _queued(self, entry: OutboxEntry, customer: Customer) -> MessageQueued:
+        if entry.content is None:  # pragma: no cover - the engine always queues content
+            raise PxrError("a queued message without content")
+        return MessageQueued(
+            customer=entry.customer,
+            subject=entry.subject,
+            threshold=entry.threshold,
+            severity=entry.severity,
+            at=entry.created_at,
+            channel=entry.channel,
+            to=entry.to,
+            send_at=entry.send_at,
+            content=entry.content,
+            renderer=partial(self.renderer.render, (entry,), customer),
+        )
 
     def observe_many(
         self,
@@ -207,353 +312,20 @@ class Recovery:
         actions: list[Action] = []
         stream = iter(signals)
         while batch := list(islice(stream, batch_size)):
-            with self._step():
+            with self.ledger.transaction():
                 for signal in batch:
                     if on_error is None:
                         # The batch is all or nothing: no savepoint per signal.
                         hits = self._hits(signal)
                         if hits is not None:
-                            actions.extend(self._apply(hits, signal))
+                            customer = self.customer(signal.customer)
+                            actions.extend(self._decide_and_apply(hits, signal, customer))
                         continue
                     try:
                         actions.extend(self.observe(signal))
                     except PxrError as error:
                         on_error(signal, error)
         return actions
-
-    def _breach(
-        self, rule: Rule, severity: Severity, signal: Signal, customer: Customer
-    ) -> list[Action]:
-        threshold = rule.threshold
-        ledger = self.ledger
-        candidate = Breach(
-            threshold=threshold.name,
-            subject=signal.subject,
-            customer=customer.id,
-            severity=severity,
-            opened_at=signal.at,
-            updated_at=signal.at,
-            stage=threshold.stage,
-            holdout=in_holdout(customer.id, threshold.name, rule.holdout),
-        )
-        # Insert first: one statement when the breach is new (the usual case),
-        # and the database, not a prior read, decides who opened it.
-        opened: Breach | None = None
-        existing: Breach | None = None
-        if ledger.insert_breach(candidate):
-            opened = candidate
-            self._hook("breach_opened", breach=candidate)
-        else:
-            existing = ledger.get_breach(threshold.name, signal.subject)
-        actions: list[Action] = []
-        if opened is not None:
-            breach = opened
-            actions.append(
-                BreachOpened(
-                    customer=customer.id,
-                    subject=signal.subject,
-                    threshold=threshold.name,
-                    severity=severity,
-                    at=signal.at,
-                    stage=breach.stage,
-                    holdout=breach.holdout,
-                )
-            )
-            purpose = "notice"
-        else:
-            if existing is None or existing.resolved_at is not None:
-                return actions
-            if severity <= existing.severity or not ledger.escalate_breach(
-                threshold.name, signal.subject, severity, signal.at
-            ):
-                return actions
-            breach = attrs.evolve(existing, severity=severity, updated_at=signal.at)
-            self._hook("breach_escalated", breach=breach, previous=existing.severity)
-            actions.append(
-                BreachEscalated(
-                    customer=customer.id,
-                    subject=signal.subject,
-                    threshold=threshold.name,
-                    severity=severity,
-                    at=signal.at,
-                    previous=existing.severity,
-                )
-            )
-            purpose = "escalation"
-        compensations = self._compensate(
-            rule, breach, signal, customer, actions, fresh=opened is not None
-        )
-        self._queue_message(
-            purpose,
-            breach,
-            customer,
-            signal.at,
-            actions,
-            topic=rule.topic,
-            delay=as_duration(signal.value, threshold.unit),
-            compensations=compensations,
-        )
-        return actions
-
-    def _suppress(
-        self, breach: Breach, at: dt.datetime, what: str, reason: str, actions: list[Action]
-    ) -> None:
-        record = SuppressionRecord(
-            customer=breach.customer,
-            subject=breach.subject,
-            threshold=breach.threshold,
-            severity=breach.severity,
-            what=what,
-            reason=reason,
-            at=at,
-        )
-        self.ledger.record_suppression(record)
-        actions.append(
-            Suppressed(
-                customer=breach.customer,
-                subject=breach.subject,
-                threshold=breach.threshold,
-                severity=breach.severity if breach.resolved_at is None else None,
-                at=at,
-                what=what,
-                reason=reason,
-            )
-        )
-
-    def _compensate(
-        self,
-        rule: Rule,
-        breach: Breach,
-        signal: Signal,
-        customer: Customer,
-        actions: list[Action],
-        *,
-        fresh: bool,
-    ) -> list[Compensation]:
-        """Issue the tier's compensations, topping up what the breach already paid.
-
-        What lower tiers paid (per currency, statutory and not counted apart)
-        is credited against this tier, so a breach never pays more in total
-        than its highest tier is worth.
-        """
-        policies = rule.compensation.get(breach.severity, ())
-        if not policies:
-            return []
-        request = CompensationRequest(
-            breach, signal, self.policy.currency, rule.threshold.unit, customer.locale
-        )
-        # Decide everything before writing anything: a policy may reject the signal.
-        # The control group keeps what the law owes and the apology; nothing else.
-        withheld = [
-            p for p in policies if breach.holdout and not p.statutory and p.kind != "apology"
-        ]
-        decided = [p.compensate(request) for p in policies if p not in withheld]
-        if withheld:
-            self._suppress(
-                breach, signal.at, "compensation", f"{HOLDOUT_REASON}: apology only", actions
-            )
-        # A breach opened just now has paid nothing: no need to ask the ledger.
-        credit: dict[tuple[str, bool], Decimal] | None = {} if fresh else None
-        issued: list[Compensation] = []
-        for decision in decided:
-            if decision is None:
-                continue
-            compensation = decision
-            if decision.amount is not None:
-                if credit is None:
-                    credit = self.ledger.paid_for_breach(breach.threshold, breach.subject)
-                due = self._top_up(
-                    breach,
-                    signal,
-                    customer,
-                    decision.amount,
-                    credit=credit,
-                    actions=actions,
-                    kind=decision.kind,
-                    statutory=decision.statutory,
-                )
-                if due is None:
-                    continue
-                if due != decision.amount:
-                    compensation = attrs.evolve(decision, amount=due)
-            recorded = self._record(breach, signal, customer, compensation, actions)
-            if recorded is not None:
-                issued.append(recorded)
-        return issued
-
-    def _top_up(
-        self,
-        breach: Breach,
-        signal: Signal,
-        customer: Customer,
-        amount: Money,
-        *,
-        credit: dict[tuple[str, bool], Decimal],
-        actions: list[Action],
-        kind: str,
-        statutory: bool,
-    ) -> Money | None:
-        """The part of ``amount`` not yet paid, if the budget allows; or ``None``."""
-        currency = amount.currency
-        key = (currency, statutory)
-        due = amount.amount - credit.get(key, Decimal(0))
-        credit[key] = max(Decimal(0), -due)
-        if due <= 0:
-            self._suppress(
-                breach,
-                signal.at,
-                "compensation",
-                f"{kind}: already compensated for this breach",
-                actions,
-            )
-            return None
-        budget = self.policy.limits.compensation_per_30_days
-        if not statutory and budget is not None and budget.currency == currency:
-            since = signal.at - dt.timedelta(days=30)
-            spent = self.ledger.spent_since(customer.id, since).get(currency, Decimal(0))
-            if spent + due > budget.amount:
-                self._suppress(
-                    breach,
-                    signal.at,
-                    "compensation",
-                    f"budget: {budget} per 30 days, {spent} {currency} already given",
-                    actions,
-                )
-                return None
-        return Money(due, currency)
-
-    def _record(
-        self,
-        breach: Breach,
-        signal: Signal,
-        customer: Customer,
-        compensation: Compensation,
-        actions: list[Action],
-    ) -> Compensation | None:
-        """Write one compensation (drawing a fresh voucher code on a clash).
-
-        Returns what was recorded, or ``None`` if this tier's kind was paid before.
-        """
-        record = CompensationRecord(
-            threshold=breach.threshold,
-            subject=breach.subject,
-            severity=breach.severity,
-            customer=customer.id,
-            compensation=compensation,
-            created_at=signal.at,
-        )
-        for _ in range(_CODE_ATTEMPTS):
-            try:
-                inserted = self.ledger.insert_compensation(record)
-                break
-            except CodeTaken:
-                fresh = attrs.evolve(record.compensation, code=new_voucher_code())
-                record = attrs.evolve(record, compensation=fresh)
-        else:
-            raise PxrError("could not draw an unused voucher code")
-        if not inserted:
-            return None
-        actions.append(
-            CompensationIssued(
-                customer=customer.id,
-                subject=breach.subject,
-                threshold=breach.threshold,
-                severity=breach.severity,
-                at=signal.at,
-                compensation=record.compensation,
-            )
-        )
-        self._hook("compensation_issued", breach=breach, compensation=record.compensation)
-        if record.compensation.kind == "contact":
-            self._hook(
-                "escalate", breach=breach, compensation=record.compensation, customer=customer
-            )
-        return record.compensation
-
-    def _queue_message(
-        self,
-        purpose: str,
-        breach: Breach,
-        customer: Customer,
-        at: dt.datetime,
-        actions: list[Action],
-        *,
-        topic: str = "generic",
-        delay: dt.timedelta | None = None,
-        compensations: Sequence[Compensation] = (),
-    ) -> None:
-        found = route(customer, self.policy, self.plugins.registry.channels)
-        if isinstance(found, Unreachable):
-            self._suppress(breach, at, "message", found.reason, actions)
-            return
-        limited = rate_limit_reason(customer, at, self.policy, self.ledger)
-        if limited is not None:
-            self._suppress(breach, at, "message", limited, actions)
-            return
-        send_at = send_time(customer, at, self.policy)
-        forms: dict[str, Rendered] = {}
-        messages: list[Message] = []
-        for channel, address in ((found.channel, found.address), *found.fallbacks):
-            form = getattr(channel, "form", "chat")
-            if form not in forms:
-                forms[form] = render(
-                    purpose,
-                    customer,
-                    breach.subject,
-                    form=form,
-                    topic=topic,
-                    delay=delay,
-                    compensations=compensations,
-                    fallback_locale=self.policy.locale,
-                    catalogs=self._host_catalogs,
-                )
-            message = Message(
-                channel=channel.name,
-                to=address,
-                locale=customer.locale,
-                title=forms[form].title,
-                text=forms[form].text,
-                send_at=send_at,
-                purpose=purpose,
-            )
-            amended = self._before_send(message, customer)
-            if isinstance(amended, str):
-                self._suppress(breach, at, "message", amended, actions)
-                return
-            messages.append(sms_cost(channel.shape(amended), self.policy))
-        message, *fallbacks = messages
-        severity = None if purpose == "resolution" else breach.severity
-        entry = OutboxEntry(
-            key="\x1f".join((breach.threshold, breach.subject, purpose, str(severity or ""))),
-            customer=customer.id,
-            subject=breach.subject,
-            threshold=breach.threshold,
-            severity=severity,
-            message=message,
-            created_at=at,
-            fallbacks=tuple(fallbacks),
-        )
-        if self.ledger.enqueue(entry):
-            actions.append(
-                MessageQueued(
-                    customer=customer.id,
-                    subject=breach.subject,
-                    threshold=breach.threshold,
-                    severity=severity,
-                    at=at,
-                    message=message,
-                )
-            )
-
-    def _before_send(self, message: Message, customer: Customer) -> Message | str:
-        """Each plugin's ``before_send`` in turn: the amended message, or why it was vetoed."""
-        for impl in self.plugins.impls("before_send"):
-            answer = self.plugins.call_one(impl, "before_send", message=message, customer=customer)
-            if isinstance(answer, str):
-                return f"vetoed by {impl.plugin_name}: {answer}"
-            if isinstance(answer, Message):
-                message = answer
-        return message
 
     # ------------------------------------------------------------ host events
 
@@ -567,10 +339,9 @@ class Recovery:
         """
         check_aware(at, "resolved.at")
         actions: list[Action] = []
-        with self._step():
-            if not self.ledger.record_event("resolved", threshold or "", subject, at):
-                return actions
-            for breach in self.ledger.resolve_breaches(subject, threshold, at):
+        with self.ledger.transaction():
+            closed = self.ledger.resolve(subject, threshold, at)
+            for breach in closed or ():
                 self._hook("breach_resolved", breach=breach)
                 actions.append(
                     BreachResolved(
@@ -581,19 +352,53 @@ class Recovery:
                         at=at,
                     )
                 )
-                customer = self._customers.get(breach.customer)
+                customer = self.customers.get(breach.customer)
                 if customer is None:
-                    self._suppress(breach, at, "message", "unknown customer", actions)
+                    items: tuple[DecisionItem, ...] = (
+                        SuppressionRecord(
+                            customer=breach.customer,
+                            subject=subject,
+                            threshold=breach.threshold,
+                            severity=None,
+                            what="message",
+                            reason=str(Reason.UNKNOWN_CUSTOMER),
+                            at=at,
+                            kind=Reason.UNKNOWN_CUSTOMER,
+                        ),
+                    )
+                    applied = self.ledger.apply(Decision(customer=breach.customer, items=items))
+                    actions.extend(self._actions(applied, Customer(id=breach.customer), at))
                     continue
                 rule = self.policy.rule(breach.threshold)
-                topic = rule.topic if rule is not None else "generic"
-                self._queue_message("resolution", breach, customer, at, actions, topic=topic)
+                snapshot = self.ledger.load(
+                    customer.id,
+                    (),
+                    messages_since=at - MESSAGE_WINDOW if self._wants_messages else None,
+                )
+                decision = Decision(
+                    customer=customer.id,
+                    items=tuple(
+                        message_items(
+                            Purpose.RESOLUTION,
+                            breach,
+                            customer,
+                            at,
+                            policy=self.policy,
+                            channels=self._channels,
+                            tally=tally_for(snapshot),
+                            topic=rule.topic if rule is not None else "generic",
+                        )
+                    ),
+                    messages_since=at - MESSAGE_WINDOW if self._wants_messages else None,
+                    messages=snapshot.messages,
+                )
+                actions.extend(self._actions(self.ledger.apply(decision), customer, at))
         return actions
 
     def complaint(self, customer: str, subject: str, at: dt.datetime) -> Sequence[Action]:
         """Record that the customer reached us first about ``subject`` — or not."""
         check_aware(at, "complaint.at")
-        with self._step():
+        with self.ledger.transaction():
             if not self.ledger.record_event("complaint", customer, subject, at):
                 return _NOTHING
             first = self.ledger.first_message_at(customer, subject)
@@ -611,13 +416,13 @@ class Recovery:
     def contacted(self, customer: str, subject: str, at: dt.datetime) -> bool:
         """Record that a person contacted the customer; ``False`` if already recorded."""
         check_aware(at, "contacted.at")
-        with self._step():
+        with self.ledger.transaction():
             return self.ledger.record_event("contacted", customer, subject, at)
 
     def outcome(self, customer: str, outcome: str, at: dt.datetime) -> bool:
         """Record how things ended (``repurchase``, ``churn``…); ``False`` if already recorded."""
         check_aware(at, "outcome.at")
-        with self._step():
+        with self.ledger.transaction():
             return self.ledger.record_event("outcome", customer, outcome, at)
 
     def handle(self, event: Event) -> Sequence[Action]:
@@ -640,20 +445,24 @@ class Recovery:
                 return _NOTHING
         raise ValidationError("event", f"unknown event {event!r}")
 
+    def dispatcher(self) -> Dispatcher:
+        """A dispatcher for this engine's ledger, notifiers, customers and words."""
+        return Dispatcher(
+            self.ledger,
+            self.notifiers,
+            self.policy.delivery,
+            renderer=self.renderer,
+            customers=self.customers,
+            plugins=self.plugins,
+        )
+
     def dispatch_pending(
         self, now: dt.datetime | None = None, *, limit: int = 500
     ) -> DispatchReport:
         """Send what is due in the outbox through ``notifiers`` (see :mod:`pxr.dispatch`)."""
         when = now if now is not None else dt.datetime.now(dt.UTC)
         check_aware(when, "now")
-        dispatcher = Dispatcher(
-            self.ledger,
-            self.plugins.registry.channels,
-            self.notifiers,
-            self.policy.delivery,
-            plugins=self.plugins,
-        )
-        return dispatcher.run(when, limit=limit)
+        return self.dispatcher().run(when, limit=limit)
 
     def may_survey(self, customer: str, at: dt.datetime) -> bool:
         """Whether the host may send ``customer`` a survey at ``at``.

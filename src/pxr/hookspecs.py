@@ -111,22 +111,25 @@ def compensation_issued(breach: Breach, compensation: Compensation) -> None:
 
 
 @hookspec
-def escalate(breach: Breach, compensation: Compensation, customer: Customer) -> None:
-    """A person (or an ADR body) must take over: open a ticket in your helpdesk.
+def hand_over(breach: Breach, compensation: Compensation, customer: Customer) -> None:
+    """A person must take over: open a ticket in your helpdesk.
 
-    Called for ``contact`` compensations: ``compensation.team``,
-    ``.priority`` and ``.due_at`` say who, how urgently and by when.
+    Called once, after the commit, for ``contact`` compensations:
+    ``compensation.team``, ``.priority`` and ``.due_at`` say who, how
+    urgently and by when. (Named ``escalate`` before pxr 0.2: "escalation"
+    now means only that a breach's severity rose.)
     """
 
 
 @hookspec
 def before_send(message: Message, customer: Customer) -> Any:
-    """Amend or veto a message before it enters the outbox.
+    """Amend or veto a message just before the dispatcher sends it.
 
+    ``message`` is rendered for the customer as they are at that moment.
     Return ``None`` to leave it, a new :class:`~pxr.model.Message` to amend
     it (the next plugin sees the amended one), or a string to veto it — the
-    string is the reason shown in the ``suppressed`` action. Called inside
-    the engine's transaction: do not send anything from here.
+    message is then ``cancelled`` and the string kept as the reason. Do not
+    send anything from here.
     """
 
 

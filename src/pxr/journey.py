@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import attrs
 
-from pxr.ledger import Ledger
+from pxr.ledger import LedgerReader
 from pxr.metrics import NO_STAGE
 from pxr.policy import Policy
 
@@ -30,7 +30,7 @@ class StageRow:
     cost: tuple[tuple[str, Decimal], ...] = ()
 
 
-def journey(policy: Policy, ledger: Ledger | None = None) -> list[StageRow]:
+def journey(policy: Policy, ledger: LedgerReader | None = None) -> list[StageRow]:
     """The stages of ``policy`` in order (and thresholds without a stage last)."""
     by_stage: dict[str, list[str]] = defaultdict(list)
     for rule in policy.rules:

@@ -34,9 +34,9 @@ from pxr.i18n import (
     safe_format,
     translator,
 )
-from pxr.model import Compensation, Customer, Message
+from pxr.model import Compensation, Customer
 
-__all__ = ["FORMS", "TOPICS", "Rendered", "combine", "render"]
+__all__ = ["FORMS", "TOPICS", "Parts", "Rendered", "compose", "join", "render"]
 
 TOPICS = ("delivery", "flight", "wait", "survey", "generic")
 FORMS = ("short", "email", "chat")
@@ -158,7 +158,18 @@ def _values(compensation: Compensation, customer: Customer) -> dict[str, str]:
     return values
 
 
-def render(
+@attrs.frozen
+class Parts:
+    """A message before it is joined: kept apart so that grouped messages say
+    the greeting and the closing once, whatever words a catalog chose."""
+
+    title: str | None
+    greeting: str | None
+    body: str
+    closing: str | None
+
+
+def compose(
     purpose: str,
     customer: Customer,
     subject: str,
@@ -169,12 +180,8 @@ def render(
     compensations: Sequence[Compensation] = (),
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
-) -> Rendered:
-    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``).
-
-    ``catalogs`` are host domains registered through ``register_catalogs``,
-    looked up before pxr's own.
-    """
+) -> Parts:
+    """The parts of the message for ``purpose`` (``notice``, ``escalation``, ``resolution``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     values = {"subject": subject, "name": customer.name or ""}
     if delay is not None:
@@ -194,45 +201,69 @@ def render(
         offer = _offer(t, compensation, short, top_up=purpose == "escalation")
         if offer is not None:
             sentences.append(safe_format(offer, _values(compensation, customer)))
-    if purpose != "resolution":
-        sentences.append(_closing(t, form))
-    body = " ".join(sentences)
-    if form == "email":
-        greeting = t.gettext("Hello {name},") if customer.name else t.gettext("Hello,")
-        text = f"{safe_format(greeting, values)}\n\n{body}"
-        return Rendered(safe_format(_title(t, purpose, topic), values), text)
-    return Rendered(None, body)
-
-
-def closings(locale: str, fallback_locale: str = "en") -> tuple[str, ...]:
-    """Every closing reassurance in ``locale``, longest first."""
-    t = translator(locale, fallback_locale)
-    return tuple(sorted({_closing(t, form) for form in FORMS}, key=len, reverse=True))
-
-
-def combine(messages: Sequence[Message]) -> Message:
-    """Several messages to one customer on one channel, as one message.
-
-    Each keeps its own paragraph; the closing reassurance is said once, at
-    the end; the e-mail subject counts the updates.
-    """
-    first = messages[0]
-    t = translator(first.locale)
-    endings = closings(first.locale)
-    closing = next((c for c in endings if first.text.endswith(c)), "")
-    # An e-mail starts with a greeting: say it once, at the top.
-    greeting = first.text.split("\n\n", 1)[0] + "\n\n" if first.title is not None else ""
-    parts = []
-    for message in messages:
-        text = message.text.removeprefix(greeting)
-        for ending in endings:
-            text = text.removesuffix(ending)
-        parts.append(text.strip())
-    text = greeting + "\n\n".join(parts) + (f"\n\n{closing}" if closing else "")
-    title = None
-    if first.title is not None:
-        template = t.ngettext("{count} update from us", "{count} updates from us", len(messages))
-        title = safe_format(template, {"count": str(len(messages))})
-    return attrs.evolve(
-        first, text=text, title=title, send_at=max(m.send_at for m in messages), purpose="group"
+    closing = _closing(t, form) if purpose != "resolution" else None
+    if form != "email":
+        return Parts(None, None, " ".join(sentences), closing)
+    greeting = t.gettext("Hello {name},") if customer.name else t.gettext("Hello,")
+    return Parts(
+        safe_format(_title(t, purpose, topic), values),
+        safe_format(greeting, values),
+        " ".join(sentences),
+        closing,
     )
+
+
+def render(
+    purpose: str,
+    customer: Customer,
+    subject: str,
+    *,
+    form: str = "chat",
+    topic: str = "generic",
+    delay: dt.timedelta | None = None,
+    compensations: Sequence[Compensation] = (),
+    fallback_locale: str = "en",
+    catalogs: tuple[tuple[str, Path], ...] = (),
+) -> Rendered:
+    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``).
+
+    ``catalogs`` are host domains registered through ``register_catalogs``,
+    looked up before pxr's own.
+    """
+    parts = compose(
+        purpose,
+        customer,
+        subject,
+        form=form,
+        topic=topic,
+        delay=delay,
+        compensations=compensations,
+        fallback_locale=fallback_locale,
+        catalogs=catalogs,
+    )
+    return join([parts], customer.locale, fallback_locale, catalogs)
+
+
+def join(
+    parts: Sequence[Parts],
+    locale: str,
+    fallback_locale: str = "en",
+    catalogs: tuple[tuple[str, Path], ...] = (),
+) -> Rendered:
+    """One message from the parts of one or more: the greeting once at the top,
+    each body in its own paragraph, the closing once at the end; an e-mail
+    subject counts the updates when there are several."""
+    first = parts[0]
+    sep = "\n\n" if len(parts) > 1 else " "
+    body = sep.join(p.body for p in parts)
+    closing = next((p.closing for p in reversed(parts) if p.closing), None)
+    if closing:
+        body = f"{body}{sep}{closing}"
+    title = first.title
+    if len(parts) > 1 and title is not None:
+        t = translator(locale, fallback_locale, catalogs)
+        template = t.ngettext("{count} update from us", "{count} updates from us", len(parts))
+        title = safe_format(template, {"count": str(len(parts))})
+    if first.greeting is not None:
+        body = f"{first.greeting}\n\n{body}"
+    return Rendered(title, body)

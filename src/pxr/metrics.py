@@ -21,11 +21,11 @@ import attrs
 from pxr.ledger import (
     CompensationRecord,
     DeliveryAttempt,
-    Ledger,
+    LedgerReader,
     OutboxEntry,
     SuppressionRecord,
 )
-from pxr.model import Breach
+from pxr.model import Breach, Reason
 
 __all__ = [
     "ChannelStats",
@@ -45,7 +45,7 @@ __all__ = [
 NO_STAGE = "(no stage)"
 
 #: The suppression reason the engine records for a held-out compensation.
-HOLDOUT_REASON = "control group"
+HOLDOUT_REASON = str(Reason.CONTROL_GROUP)
 
 #: Fewer customers than this in either group, or fewer than 5 with and 5
 #: without the outcome, and the comparison says it cannot conclude.
@@ -276,7 +276,7 @@ def _compare(
     """
     groups: dict[str, dict[str, bool]] = defaultdict(dict)  # threshold -> customer -> held out
     for record in suppressions:
-        held = record.what == "compensation" and record.reason.startswith(HOLDOUT_REASON)
+        held = record.what == "compensation" and _reason(record) == Reason.CONTROL_GROUP
         if held and record.threshold is not None:
             groups[record.threshold][record.customer] = True
     for comp in compensations:
@@ -319,7 +319,7 @@ def first_contacts(
     complaint_events: Sequence[tuple[str, str, dt.datetime]],
 ) -> list[FirstContact]:
     """Every breach with its first message and first complaint (by customer and subject)."""
-    messages = _earliest(((e.customer, e.subject), e.message.send_at) for e in outbox)
+    messages = _earliest(((e.customer, e.subject), e.send_at) for e in outbox)
     complaints = _earliest(((c, s), at) for c, s, at in complaint_events)
     return [
         FirstContact(
@@ -340,14 +340,15 @@ def _channels(
         first_channel.setdefault(attempt.entry_id, attempt.channel)
         outcome = {"sent": "sent", "transient": "transient_failures", "permanent": "moved_on"}
         counts[attempt.channel][outcome.get(attempt.status, attempt.status)] += 1
+        if attempt.status == "sent" and attempt.segments:
+            # The segments the provider took: a grouped SMS counts once.
+            counts[attempt.channel]["segments"] += attempt.segments
     for entry in outbox:
         # Counted where it was first routed; a fallback shows as "moved_on" there.
-        routed = first_channel.get(entry.id or 0, entry.message.channel)
+        routed = first_channel.get(entry.id or 0, entry.channel)
         counts[routed]["queued"] += 1
         if entry.status == "dead":
-            counts[entry.message.channel]["dead"] += 1
-        if entry.status == "sent" and entry.message.segments:
-            counts[entry.message.channel]["segments"] += entry.message.segments
+            counts[entry.channel]["dead"] += 1
     fields = set(attrs.fields_dict(ChannelStats))
     return {
         name: ChannelStats(**{k: v for k, v in tally.items() if k in fields})
@@ -375,7 +376,7 @@ def _follow_ups(
     return FollowUps(len(tasks), done, on_time, statistics.median(hours) if hours else None)
 
 
-def compute_metrics(ledger: Ledger) -> Metrics:
+def compute_metrics(ledger: LedgerReader) -> Metrics:
     """Read each table of the ledger once, and answer every question from it."""
     breaches = list(ledger.breaches())
     compensations = list(ledger.compensations())
@@ -400,7 +401,7 @@ def compute_metrics(ledger: Ledger) -> Metrics:
         cost_by_currency=dict(by_currency),
         cost_by_kind=dict(by_kind),
         compensations_by_kind=dict(kinds),
-        suppressed=dict(Counter(reason_key(s.reason) for s in suppressions)),
+        suppressed=dict(Counter(str(_reason(s)) for s in suppressions)),
         follow_ups=_follow_ups(compensations, ledger.events("contacted")),
         comparisons=_compare(suppressions, compensations, ledger.events("outcome")),
     )
@@ -409,6 +410,15 @@ def compute_metrics(ledger: Ledger) -> Metrics:
 def reason_key(reason: str) -> str:
     """A reason without its per-case detail, for counting (``rate limit: 3 …``)."""
     return reason.split(" (", maxsplit=1)[0]
+
+
+def _reason(record: SuppressionRecord) -> Reason | str:
+    """The typed reason (ledgers written by pxr 0.1 kept only the sentence)."""
+    if record.kind is not None:
+        return record.kind
+    if record.reason.startswith(HOLDOUT_REASON):
+        return Reason.CONTROL_GROUP
+    return reason_key(record.reason)
 
 
 def weekly(points: Iterable[tuple[dt.datetime, Decimal]]) -> list[tuple[dt.date, Decimal]]:

@@ -12,8 +12,9 @@ import datetime as dt
 import enum
 import math
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -34,9 +35,12 @@ __all__ = [
     "Compensation",
     "CompensationIssued",
     "ComplaintRecorded",
+    "Content",
     "Customer",
     "Message",
     "MessageQueued",
+    "Purpose",
+    "Reason",
     "Severity",
     "Signal",
     "Suppressed",
@@ -63,6 +67,27 @@ class Severity(enum.IntEnum):
         if isinstance(value, str) and value.upper() in cls.__members__:
             return cls[value.upper()]
         raise ValidationError(where, f"expected minor, major or critical, got {value!r}")
+
+
+class Purpose(enum.StrEnum):
+    """Why a message is sent."""
+
+    NOTICE = "notice"  #: a breach was opened: the first word to the customer
+    ESCALATION = "escalation"  #: the breach's severity rose
+    RESOLUTION = "resolution"  #: the host said the problem is fixed
+    GROUP = "group"  #: several due messages sent as one
+
+
+class Reason(enum.StrEnum):
+    """Why a rule stopped something (a compensation or a message)."""
+
+    CONTROL_GROUP = "control group"
+    ALREADY_COMPENSATED = "already compensated"
+    BUDGET = "budget"
+    RATE_LIMIT = "rate limit"
+    UNREACHABLE = "unreachable"
+    UNKNOWN_CUSTOMER = "unknown customer"
+    VETOED = "vetoed"
 
 
 def check_aware(value: object, where: str) -> dt.datetime:
@@ -269,6 +294,27 @@ class Compensation:
             raise ValidationError("compensation.amount", "must not be negative")
 
 
+def _compensations(value: Iterable[Compensation]) -> tuple[Compensation, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Content:
+    """What a message says, before it is put into words.
+
+    The outbox keeps this, not text: the dispatcher renders it when it sends,
+    in the customer's language and time zone at that moment, so a message
+    held overnight is worded for the morning and grouped messages are joined
+    part by part.
+    """
+
+    purpose: Purpose = attrs.field(converter=Purpose)
+    subject: str
+    topic: str = "generic"
+    delay: dt.timedelta | None = None
+    compensations: tuple[Compensation, ...] = attrs.field(default=(), converter=_compensations)
+
+
 @attrs.frozen
 class Message:
     """One rendered message, ready for a channel."""
@@ -363,10 +409,24 @@ class CompensationIssued(Action):
 
 @attrs.frozen(kw_only=True)
 class MessageQueued(Action):
-    """A message was put in the outbox, to be sent at ``message.send_at``."""
+    """A message was put in the outbox, to be sent at ``send_at``.
+
+    The outbox holds its :class:`Content`; ``message`` is that content
+    rendered for display (what the customer would read if it went out now),
+    worked out only when asked for.
+    """
 
     action: ClassVar[str] = "message"
-    message: Message
+    channel: str
+    to: str = attrs.field(repr=mask_address)
+    send_at: dt.datetime
+    content: Content
+    renderer: Callable[[], Message] = attrs.field(eq=False, repr=False)
+
+    @cached_property
+    def message(self) -> Message:
+        """The message as the customer would read it."""
+        return self.renderer()
 
     def _extra(self) -> dict[str, Any]:
         m = self.message
@@ -377,7 +437,7 @@ class MessageQueued(Action):
             "title": m.title,
             "text": m.text,
             "send_at": m.send_at.isoformat(),
-            "purpose": m.purpose,
+            "purpose": str(m.purpose),
         }
         if m.encoding is not None:
             out["encoding"] = m.encoding
@@ -392,6 +452,7 @@ class Suppressed(Action):
     action: ClassVar[str] = "suppressed"
     reason: str
     what: str
+    kind: Reason | None = None
 
     def _extra(self) -> dict[str, Any]:
         return {"reason": self.reason, "what": self.what}

@@ -1,0 +1,616 @@
+"""The SQL every SQL ledger shares, with a small dialect seam.
+
+Uniqueness is enforced by the schema (primary keys and a unique voucher
+code); every "insert if absent" is ``INSERT … ON CONFLICT DO NOTHING`` and
+every escalation a conditional ``UPDATE``, so the row count tells the caller
+whether it won. Times are UTC text of fixed width (text order is time
+order), amounts decimal text, never floats. Ordering uses the tables' own
+sequence columns, never an engine's hidden row id.
+
+A :class:`Dialect` says what differs between databases: placeholders, how a
+transaction starts, how a customer is locked, how the dispatcher claims.
+Each thread gets its own connection (a throwaway in-memory database, which a
+second connection could not see, is shared under a lock instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pxr.errors import LedgerError
+from pxr.ledger import (
+    CodeTaken,
+    CompensationRecord,
+    DeliveryAttempt,
+    OutboxEntry,
+    OutboxStatus,
+    SuppressionRecord,
+    new_pseudonym,
+)
+from pxr.ledger._base import LedgerBase
+from pxr.ledger._codec import (
+    compensation_from,
+    content_from_json,
+    content_json,
+    fallbacks_from_json,
+    fallbacks_json,
+    from_ts,
+    ts,
+    ts_or_none,
+)
+from pxr.model import Breach, Message, Reason, Severity
+
+__all__ = ["Dialect", "SQLLedger"]
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection pxr uses."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class Dialect:
+    """What differs between SQL databases. The defaults are SQLite's."""
+
+    name = "sqlite"
+    #: How a top-level transaction starts. SQLite's IMMEDIATE takes the write
+    #: lock at once, so what a transaction reads stays true until it commits.
+    begin = "BEGIN IMMEDIATE"
+    #: Appended to the dispatcher's claim query.
+    skip_locked = ""
+    integrity_errors: tuple[type[Exception], ...] = ()
+
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders, in this database's style."""
+        return text
+
+    def lock_customer(self, connection: Connection, customer: str) -> None:
+        """Hold ``customer``'s rows against other writers until the transaction ends."""
+
+    def now(self, connection: Connection) -> dt.datetime | None:
+        """The database's clock, where it has one worth trusting over ours."""
+        return None
+
+
+_OUTBOX_COLUMNS = (
+    "key, customer, subject, threshold, severity, purpose, channel, address, locale,"
+    " timezone, content, created_at, send_at, status, attempts, fallbacks"
+)
+
+
+class SQLLedger(LedgerBase):
+    """Every ledger role in SQL; a subclass opens connections and knows its dialect."""
+
+    dialect: Dialect = Dialect()
+
+    def __init__(self, *, shared: bool = False) -> None:
+        super().__init__()
+        self._local = threading.local()
+        self._connections: list[Connection] = []
+        self._connections_lock = threading.Lock()
+        #: One connection for every thread, taken in turns (an in-memory database).
+        self._shared_lock = threading.RLock() if shared else None
+        self._shared: Connection | None = None
+        self._closed = False
+        self._statements: dict[str, str] = {}
+
+    # ------------------------------------------------------------ connections
+
+    def _connect(self) -> Connection:
+        raise NotImplementedError
+
+    def _connection(self) -> Connection:
+        if self._shared_lock is not None:
+            if self._shared is None:
+                self._shared = self._register(self._connect())
+            return self._shared
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._closed:
+                raise LedgerError(f"{self!r} is closed")
+            connection = self._register(self._connect())
+            self._local.connection = connection
+        return connection
+
+    def _register(self, connection: Connection) -> Connection:
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close every connection this ledger opened, in every thread."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._shared = None
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        statement = self._statements.get(sql)
+        if statement is None:
+            statement = self._statements[sql] = self.dialect.sql(sql)
+        if self._shared_lock is None:
+            return self._connection().execute(statement, params)
+        with self._shared_lock:
+            return self._connection().execute(statement, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._shared_lock is None:
+            return list(self._execute(sql, params).fetchall())
+        with self._shared_lock:
+            return list(self._execute(sql, params).fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._shared_lock is None:
+            return self._execute(sql, params).fetchone()
+        with self._shared_lock:
+            return self._execute(sql, params).fetchone()
+
+    # ------------------------------------------------------------ transactions
+
+    def _begin(self, depth: int) -> None:
+        if depth == 0:
+            if self._shared_lock is not None:
+                self._shared_lock.acquire()
+            try:
+                self._execute(self.dialect.begin)
+            except BaseException:
+                if self._shared_lock is not None:
+                    self._shared_lock.release()
+                raise
+        else:
+            self._execute(f"SAVEPOINT pxr_{depth}")
+
+    def _commit(self, depth: int) -> None:
+        if depth:
+            self._execute(f"RELEASE SAVEPOINT pxr_{depth}")
+            return
+        try:
+            self._execute("COMMIT")
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+        finally:
+            if self._shared_lock is not None:
+                self._shared_lock.release()
+
+    def _rollback(self, depth: int) -> None:
+        if depth:
+            self._execute(f"ROLLBACK TO SAVEPOINT pxr_{depth}")
+            self._execute(f"RELEASE SAVEPOINT pxr_{depth}")
+            return
+        try:
+            self._execute("ROLLBACK")
+        finally:
+            if self._shared_lock is not None:
+                self._shared_lock.release()
+
+    def _lock_customer(self, customer: str) -> None:
+        self.dialect.lock_customer(self._connection(), customer)
+
+    # ------------------------------------------------------------ primitives
+
+    def _get_breach(self, threshold: str, subject: str) -> Breach | None:
+        row = self._one(
+            "SELECT * FROM breaches WHERE threshold = ? AND subject = ?", (threshold, subject)
+        )
+        return None if row is None else _breach(row)
+
+    def _insert_breach(self, breach: Breach) -> bool:
+        cursor = self._execute(
+            "INSERT INTO breaches (threshold, subject, customer, severity, stage, holdout,"
+            " opened_at, updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                breach.threshold,
+                breach.subject,
+                breach.customer,
+                int(breach.severity),
+                breach.stage,
+                int(breach.holdout),
+                ts(breach.opened_at),
+                ts(breach.updated_at),
+                ts_or_none(breach.resolved_at),
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _escalate(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
+        cursor = self._execute(
+            "UPDATE breaches SET severity = ?, updated_at = ? WHERE threshold = ? AND subject = ?"
+            " AND severity < ? AND resolved_at IS NULL",
+            (int(severity), ts(at), threshold, subject, int(severity)),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _insert_compensation(self, record: CompensationRecord) -> bool:
+        c = record.compensation
+        try:
+            cursor = self._execute(
+                "INSERT INTO compensations (threshold, subject, severity, customer, kind, amount,"
+                " currency, code, expires_at, item, team, due_at, priority, statutory, note,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (threshold, subject, severity, kind) DO NOTHING",
+                (
+                    record.threshold,
+                    record.subject,
+                    int(record.severity),
+                    record.customer,
+                    c.kind,
+                    str(c.amount.amount) if c.amount else None,
+                    c.amount.currency if c.amount else None,
+                    c.code,
+                    ts_or_none(c.expires_at),
+                    c.item,
+                    c.team,
+                    ts_or_none(c.due_at),
+                    c.priority,
+                    int(c.statutory),
+                    c.note,
+                    ts(record.created_at),
+                ),
+            )
+        except self.dialect.integrity_errors:
+            raise CodeTaken("voucher code already issued") from None
+        return bool(cursor.rowcount == 1)
+
+    def _paid(self, threshold: str, subject: str) -> dict[tuple[str, bool], Decimal]:
+        totals: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
+        for row in self._rows(
+            "SELECT amount, currency, statutory FROM compensations"
+            " WHERE threshold = ? AND subject = ? AND amount IS NOT NULL",
+            (threshold, subject),
+        ):
+            totals[row["currency"], bool(row["statutory"])] += Decimal(row["amount"])
+        return dict(totals)
+
+    def _spent_since(self, customer: str, since: dt.datetime) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for row in self._rows(
+            "SELECT amount, currency FROM compensations WHERE customer = ? AND created_at >= ?"
+            " AND amount IS NOT NULL AND statutory = 0",
+            (customer, ts(since)),
+        ):
+            totals[row["currency"]] += Decimal(row["amount"])
+        return dict(totals)
+
+    def _messages_since(self, customer: str, since: dt.datetime) -> int:
+        row = self._one(
+            "SELECT COUNT(*) AS n FROM outbox WHERE customer = ? AND created_at >= ?",
+            (customer, ts(since)),
+        )
+        return int(row["n"])
+
+    # ------------------------------------------------------------ recovery store
+
+    def resolve(self, subject: str, threshold: str | None, at: dt.datetime) -> list[Breach] | None:
+        """Close the subject's open breaches, once per resolution."""
+        with self.transaction():
+            if not self.record_event("resolved", threshold or "", subject, at):
+                return None
+            sql = (
+                "UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE subject = ?"
+                " AND opened_at <= ? AND resolved_at IS NULL"
+            )
+            params: list[Any] = [ts(at), ts(at), subject, ts(at)]
+            if threshold is not None:
+                sql += " AND threshold = ?"
+                params.append(threshold)
+            rows = self._rows(sql + " RETURNING *", params)
+        return sorted((_breach(r) for r in rows), key=lambda b: (b.opened_at, b.threshold))
+
+    def enqueue(self, entry: OutboxEntry) -> bool:
+        """Queue a message once per key."""
+        cursor = self._execute(
+            f"INSERT INTO outbox ({_OUTBOX_COLUMNS})"  # noqa: S608 - a constant column list
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            (
+                entry.key,
+                entry.customer,
+                entry.subject,
+                entry.threshold,
+                int(entry.severity) if entry.severity is not None else None,
+                entry.purpose,
+                entry.channel,
+                entry.to,
+                entry.locale,
+                entry.timezone,
+                content_json(entry.content) if entry.content is not None else None,
+                ts(entry.created_at),
+                ts(entry.send_at),
+                str(entry.status),
+                entry.attempts,
+                fallbacks_json(entry.fallbacks),
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def record_suppression(self, record: SuppressionRecord) -> None:
+        """Keep what a rule stopped."""
+        self._execute(
+            "INSERT INTO suppressions (customer, subject, threshold, severity, what, kind,"
+            " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.customer,
+                record.subject,
+                record.threshold,
+                int(record.severity) if record.severity is not None else None,
+                record.what,
+                str(record.kind) if record.kind is not None else None,
+                record.reason,
+                ts(record.at),
+            ),
+        )
+
+    def record_event(self, kind: str, customer: str, subject: str, at: dt.datetime) -> bool:
+        """Record a complaint, contact or outcome once."""
+        cursor = self._execute(
+            "INSERT INTO events (kind, customer, subject, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (kind, customer, subject, ts(at)),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
+        """The earliest ``send_at`` of a message about ``subject``."""
+        row = self._one(
+            "SELECT MIN(send_at) AS t FROM outbox WHERE customer = ? AND subject = ?",
+            (customer, subject),
+        )
+        return from_ts(row["t"])
+
+    def last_recovery_at(self, customer: str) -> dt.datetime | None:
+        """When ``customer`` last got a compensation or a message about a breach."""
+        row = self._one(
+            "SELECT MAX(t) AS t FROM (SELECT MAX(created_at) AS t FROM compensations"
+            " WHERE customer = ? UNION ALL SELECT MAX(created_at) FROM outbox"
+            " WHERE customer = ?) AS latest",
+            (customer, customer),
+        )
+        return from_ts(row["t"])
+
+    # ------------------------------------------------------------ outbox
+
+    def due(
+        self, now: dt.datetime, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxEntry]:
+        """Pending entries due by ``now``, and those whose sender's lease ran out."""
+        only = ""
+        params: list[Any] = [ts(now), ts(now)]
+        if channels is not None:
+            if not channels:
+                return []
+            only = f" AND channel IN ({', '.join('?' for _ in channels)})"
+            params += sorted(channels)
+        sql = (
+            "SELECT * FROM outbox WHERE ((status = 'pending' AND send_at <= ?)"  # noqa: S608 - "?" placeholders only
+            " OR (status = 'sending' AND claimed_until < ?))"
+            + only  # only "?" placeholders: the channel names are parameters
+            + " ORDER BY send_at, id LIMIT ?"
+        )
+        return [_entry(row) for row in self._rows(sql, [*params, limit])]
+
+    def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Take an entry for sending, unless another sender holds a live lease."""
+        cursor = self._execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = ?"
+            " WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND claimed_until < ?))",
+            (ts(until), entry_id, ts(now)),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+        self._execute(
+            "INSERT INTO deliveries (entry_id, attempt, channel, status, at, detail, provider_id,"
+            " title, body, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                attempt.entry_id,
+                attempt.attempt,
+                attempt.channel,
+                attempt.status,
+                ts(attempt.at),
+                attempt.detail,
+                attempt.provider_id,
+                attempt.title,
+                attempt.text,
+                attempt.segments,
+            ),
+        )
+
+    def settle(self, entry_id: int, attempt: DeliveryAttempt, status: OutboxStatus) -> None:
+        """Finish as sent, dead or cancelled."""
+        self._execute(
+            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            (str(status), None if status == OutboxStatus.SENT else attempt.detail, entry_id),
+        )
+        self._log_attempt(attempt)
+
+    def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
+        """Back to pending until ``send_at``."""
+        self._execute(
+            "UPDATE outbox SET status = 'pending', send_at = ?, claimed_until = NULL,"
+            " last_error = ? WHERE id = ?",
+            (ts(send_at), attempt.detail, entry_id),
+        )
+        self._log_attempt(attempt)
+
+    def reroute(
+        self,
+        entry_id: int,
+        attempt: DeliveryAttempt,
+        *,
+        channel: str,
+        to: str,
+        fallbacks: tuple[tuple[str, str], ...],
+        send_at: dt.datetime,
+    ) -> None:
+        """On to the next channel."""
+        self._execute(
+            "UPDATE outbox SET status = 'pending', attempts = 0, claimed_until = NULL,"
+            " channel = ?, address = ?, send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?",
+            (channel, to, ts(send_at), fallbacks_json(fallbacks), attempt.detail, entry_id),
+        )
+        self._log_attempt(attempt)
+
+    # ------------------------------------------------------------ reader
+
+    def breaches(self) -> Iterator[Breach]:
+        """Every breach, in the order opened."""
+        for row in self._rows("SELECT * FROM breaches ORDER BY opened_at, threshold, subject"):
+            yield _breach(row)
+
+    def compensations(self) -> Iterator[CompensationRecord]:
+        """Every compensation, in the order issued."""
+        for row in self._rows("SELECT * FROM compensations ORDER BY seq"):
+            yield _compensation(row)
+
+    def outbox(self) -> Iterator[OutboxEntry]:
+        """Every message, in the order queued."""
+        for row in self._rows("SELECT * FROM outbox ORDER BY id"):
+            yield _entry(row)
+
+    def attempts(self, entry_id: int | None = None) -> list[DeliveryAttempt]:
+        """The attempt log."""
+        sql = "SELECT * FROM deliveries"
+        params: tuple[Any, ...] = ()
+        if entry_id is not None:
+            sql += " WHERE entry_id = ?"
+            params = (entry_id,)
+        return [
+            DeliveryAttempt(
+                entry_id=r["entry_id"],
+                attempt=r["attempt"],
+                channel=r["channel"],
+                status=r["status"],
+                at=_at(r["at"]),
+                detail=r["detail"],
+                provider_id=r["provider_id"],
+                title=r["title"],
+                text=r["body"],
+                segments=r["segments"],
+            )
+            for r in self._rows(sql + " ORDER BY seq", params)
+        ]
+
+    def suppressions(self) -> Sequence[SuppressionRecord]:
+        """Everything a rule stopped."""
+        return [
+            SuppressionRecord(
+                customer=r["customer"],
+                subject=r["subject"],
+                threshold=r["threshold"],
+                severity=Severity(r["severity"]) if r["severity"] is not None else None,
+                what=r["what"],
+                reason=r["reason"],
+                at=_at(r["at"]),
+                kind=Reason(r["kind"]) if r["kind"] is not None else None,
+            )
+            for r in self._rows("SELECT * FROM suppressions ORDER BY seq")
+        ]
+
+    def events(self, kind: str) -> Sequence[tuple[str, str, dt.datetime]]:
+        """Every recorded event of ``kind``."""
+        return [
+            (r["customer"], r["subject"], _at(r["at"]))
+            for r in self._rows(
+                "SELECT customer, subject, at FROM events WHERE kind = ? ORDER BY seq", (kind,)
+            )
+        ]
+
+    # ------------------------------------------------------------ erasure
+
+    def erase_customer(self, customer: str) -> str:
+        """Empty the customer's addresses and texts; replace their id everywhere."""
+        alias = new_pseudonym()
+        with self.transaction():
+            self._execute(
+                "UPDATE deliveries SET title = NULL, body = NULL WHERE entry_id IN"
+                " (SELECT id FROM outbox WHERE customer = ?)",
+                (customer,),
+            )
+            self._execute(
+                "UPDATE outbox SET address = '', title = NULL, body = NULL, fallbacks = '[]',"
+                " status = CASE WHEN status IN ('sent', 'dead') THEN status ELSE 'erased' END,"
+                " customer = ?, key = key || ? WHERE customer = ?",
+                (alias, "\x1f" + alias, customer),
+            )
+            for table in ("breaches", "compensations", "suppressions", "events"):
+                self._execute(
+                    f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608
+                    (alias, customer),
+                )
+        return alias
+
+
+def _at(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def _breach(row: Any) -> Breach:
+    return Breach(
+        threshold=row["threshold"],
+        subject=row["subject"],
+        customer=row["customer"],
+        severity=Severity(row["severity"]),
+        stage=row["stage"],
+        holdout=bool(row["holdout"]),
+        opened_at=_at(row["opened_at"]),
+        updated_at=_at(row["updated_at"]),
+        resolved_at=from_ts(row["resolved_at"]),
+    )
+
+
+def _compensation(row: Any) -> CompensationRecord:
+    return CompensationRecord(
+        threshold=row["threshold"],
+        subject=row["subject"],
+        severity=Severity(row["severity"]),
+        customer=row["customer"],
+        created_at=_at(row["created_at"]),
+        compensation=compensation_from(row),
+    )
+
+
+def _entry(row: Any) -> OutboxEntry:
+    content = row["content"]
+    rendered = None
+    if content is None and row["body"] is not None:
+        # Queued as finished text by pxr 0.1: sent as it was written.
+        rendered = Message(
+            channel=row["channel"],
+            to=row["address"],
+            locale=row["locale"],
+            title=row["title"],
+            text=row["body"],
+            send_at=_at(row["send_at"]),
+            purpose=row["purpose"],
+        )
+    return OutboxEntry(
+        id=row["id"],
+        key=row["key"],
+        customer=row["customer"],
+        subject=row["subject"],
+        threshold=row["threshold"],
+        severity=Severity(row["severity"]) if row["severity"] is not None else None,
+        created_at=_at(row["created_at"]),
+        channel=row["channel"],
+        to=row["address"],
+        locale=row["locale"],
+        timezone=row["timezone"],
+        send_at=_at(row["send_at"]),
+        content=None if content is None else content_from_json(content, row["subject"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        fallbacks=fallbacks_from_json(row["fallbacks"]),
+        last_error=row["last_error"],
+        rendered=rendered,
+    )
