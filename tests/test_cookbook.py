@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
@@ -97,21 +98,26 @@ def test_flask_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.post("/webhooks/carrier", json=event).get_json() == []  # a retry adds nothing
     bad = client.post("/webhooks/carrier", json={**event, "reported_at": "2026-03-03T09:00:00"})
     assert bad.status_code == 422
+    missing = {k: v for k, v in event.items() if k != "order_id"}
+    assert client.post("/webhooks/carrier", json=missing).status_code == 400
+    assert client.post("/webhooks/carrier", data="not json").status_code == 400
+    stranger = client.post("/webhooks/carrier", json={**event, "customer_id": "c-nobody"})
+    assert stranger.status_code == 422
+    assert b"unknown customer" in stranger.data
     assert client.get("/customers/c-sanne/may-survey").get_json() == {"allowed": True}
 
 
-def test_celery_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_celery_tasks_run_in_a_real_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recipe as shipped: the worker finds the customer in the recipe's own directory."""
+    from celery.contrib.testing.worker import start_worker  # noqa: PLC0415
+
+    from pxr.testing import RecordingNotifier  # noqa: PLC0415
+
     monkeypatch.setenv("PXR_POLICY", str(EXAMPLES / "parcel" / "policy.toml"))
     monkeypatch.setenv("PXR_LEDGER", str(tmp_path / "ledger.db"))
     tasks = load(EXAMPLES / "embed" / "celery_tasks.py")
-    tasks.app.conf.task_always_eager = True
-    from pxr import Customer  # noqa: PLC0415
-    from pxr.testing import RecordingNotifier  # noqa: PLC0415
-
-    recovery = tasks.recovery()
-    recovery.add_customer(Customer(id="c-anna", locale="pl", phone="+48512345678"))
     sms = RecordingNotifier("sms")
-    recovery.notifiers["sms"] = sms
+    tasks.recovery().notifiers["sms"] = sms
     noon_yesterday = dt.datetime.combine(
         dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC
     )  # outside quiet hours, and already due
@@ -123,8 +129,13 @@ def test_celery_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "at": noon_yesterday.isoformat(),
         "context": {"order_total": "100.00"},
     }
-    actions = tasks.observe.delay(signal).get()
-    assert [a["action"] for a in actions] == ["breach", "compensation", "message"]
-    assert tasks.dispatch.delay().get() == {"sent": 1, "retried": 0, "dead": 0}
+    root_level = logging.getLogger().level
+    monkeypatch.setattr(logging.getLogger(), "level", root_level)  # the worker sets its own
+    with start_worker(tasks.app, pool="threads", concurrency=2, perform_ping_check=False):
+        actions = tasks.observe.delay(signal).get(timeout=60)
+        assert [a["action"] for a in actions] == ["breach", "compensation", "message"]
+        assert tasks.observe.delay(signal).get(timeout=60) == []  # a redelivery adds nothing
+        assert tasks.dispatch.delay().get(timeout=60) == {"sent": 1, "retried": 0, "dead": 0}
     assert sms.sent[0].to == "+48512345678"
+    assert "PL-1" in sms.sent[0].text
     assert os.path.exists(tmp_path / "ledger.db")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -155,6 +156,7 @@ def test_a_failing_plugin_is_reported_and_the_others_still_run(
         def breach_opened(self, breach: Any) -> None:
             raise RuntimeError(f"boom for {breach.customer}")
 
+    caplog.set_level(logging.WARNING, logger="pxr")
     recorder = Recorder()
     plugins = plugins_with(Broken(), recorder)
     recovery = recovery_with(plugins)

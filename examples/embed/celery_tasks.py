@@ -1,6 +1,7 @@
 """pxr in Celery: observe signals in a task, drain the outbox on a schedule.
 
-Each worker process builds its own ``Recovery`` on the shared ledger; the
+Each worker process builds its own ``Recovery`` on the shared ledger; customers
+come from your database (``customers=``), never from the task's caller; the
 outbox's leases make it safe for several workers to dispatch at once.
 """
 
@@ -10,11 +11,36 @@ from typing import Any
 
 from celery import Celery
 
-from pxr import Recovery, Signal, SQLiteLedger, load_policy
+from pxr import Customer, Recovery, Signal, SQLiteLedger, load_policy
 from pxr.transports import load_transports
 
-app = Celery("recovery", broker=os.environ.get("CELERY_BROKER_URL", "memory://"))
+app = Celery(
+    "recovery",
+    broker=os.environ.get("CELERY_BROKER_URL", "memory://"),
+    backend=os.environ.get("CELERY_RESULT_BACKEND", "cache+memory://"),
+)
 app.conf.beat_schedule = {"dispatch": {"task": "celery_tasks.dispatch", "schedule": 60.0}}
+
+#: Stands in for your own customer table.
+YOUR_CUSTOMERS = {
+    "c-anna": {"locale": "pl-PL", "timezone": "Europe/Warsaw", "phone": "+48512345678"},
+    "c-ivan": {"locale": "bg-BG", "timezone": "Europe/Sofia", "email": "ivan@example.bg"},
+}
+
+
+def customer_from_your_database(customer_id: str) -> Customer | None:
+    """Your app knows its customers; pxr only needs these fields (``None``: unknown)."""
+    row = YOUR_CUSTOMERS.get(customer_id)
+    if row is None:
+        return None
+    return Customer(
+        id=customer_id,
+        locale=row["locale"],
+        timezone=row["timezone"],
+        phone=row.get("phone"),
+        email=row.get("email"),
+    )
+
 
 _recovery: Recovery | None = None
 
@@ -24,7 +50,8 @@ def recovery() -> Recovery:
     global _recovery  # noqa: PLW0603 - a per-process singleton, as Celery workers need
     if _recovery is None:
         ledger = SQLiteLedger(os.environ.get("PXR_LEDGER", "pxr-ledger.db"))
-        _recovery = Recovery(load_policy(os.environ.get("PXR_POLICY", "policy.toml")), ledger)
+        policy = load_policy(os.environ.get("PXR_POLICY", "policy.toml"))
+        _recovery = Recovery(policy, ledger, customers=customer_from_your_database)
         transports = os.environ.get("PXR_TRANSPORTS")
         if transports:
             _recovery.notifiers.update(load_transports(transports, _recovery.plugins.registry))
