@@ -36,7 +36,8 @@ from pxr.hookspecs import hookspec
 from pxr.model import Message, MessageQueued, Suppressed
 from pxr.plugins import Plugins, module_plugin
 from pxr.policy import parse_policy
-from pxr.testing import ChannelContract, NotifierContract, message_for
+from pxr.testing import message_for
+from pxr.testing.contracts import ChannelContract, NotifierContract
 
 from .conftest import ANNA, PARCEL, at
 from .servers import FakeProvider, fake_provider
