@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,6 +20,7 @@ import attrs
 import pluggy
 import pytest
 
+import pxr
 from pxr import (
     Breach,
     Compensation,
@@ -604,6 +608,42 @@ def test_every_hook_is_documented_and_tested() -> None:
     for name in hooks:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
         assert f"def {name}(" in source, f"{name} has no test"
+
+
+def test_every_type_a_hook_names_is_importable_from_pxr() -> None:
+    """What a plugin annotates a hook with, builds, or raises comes from ``import pxr``."""
+    named: set[str] = set()
+    for name in dir(hookspecs):
+        spec = getattr(hookspecs, name)
+        if not hasattr(spec, "pxr_spec"):
+            continue
+        signature = inspect.signature(spec)
+        annotations = [p.annotation for p in signature.parameters.values()]
+        for annotation in [*annotations, signature.return_annotation]:
+            named |= set(re.findall(r"\b[A-Z]\w*", str(annotation)))
+    named -= {"Any", "Callable", "None", "Path"}  # typing and pathlib
+    built_or_raised = {
+        "AddressRefused",  # Channel.address_for
+        "CompensationPolicy",  # what a CompensationFactory builds
+        "CompensationRequest",  # what CompensationPolicy.compute is given
+        "DeliveryStatus",  # DeliveryResult.status
+        "Notifier",  # what a NotifierFactory builds
+        "Threshold",  # what a ThresholdFactory builds
+        "ValidationError",  # a factory's bad setting
+    }
+    assert "Channel" in named
+    assert named | built_or_raised <= set(pxr.__all__)
+
+
+def test_the_example_plugin_imports_only_from_pxr() -> None:
+    """The plugin guide's example needs no import from pxr's submodules."""
+    source = Path(pxr_webhook.__file__).read_text(encoding="utf-8")
+    modules = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pxr")
+    }
+    assert modules == {"pxr"}
 
 
 # ------------------------------------------------------------------ the example package
