@@ -541,6 +541,64 @@ def test_a_raising_old_style_hookwrapper_is_reported_and_the_call_completes() ->
     assert plugins.broken == {"faulty": "failed in pick_channel: RuntimeError"}
 
 
+def install(site: Path, name: str, code: str) -> None:
+    """A real installed distribution in ``site``, exposing module ``name`` as a pxr plugin."""
+    (site / f"{name}.py").write_text(textwrap.dedent(code), encoding="utf-8")
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[pxr]\n{name} = {name}\n", encoding="utf-8")
+
+
+def test_an_installed_plugin_that_cannot_be_added_is_reported_and_pxr_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(
+        tmp_path,
+        "wrapping_plugin",
+        """
+        import pxr
+
+        @pxr.hookimpl(wrapper=True)
+        def before_send(message, customer):
+            return (yield)
+        """,
+    )
+    install(tmp_path, "missing_dependency", "import a_module_nobody_has\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = Plugins()
+    assert plugins.broken["wrapping_plugin"] == (
+        "cannot be registered: plugin 'wrapping_plugin': before_send cannot be a wrapper; "
+        "pxr calls it one plugin at a time"
+    )
+    assert plugins.broken["missing_dependency"].startswith("cannot be loaded: ModuleNotFoundError")
+    assert "sms" in plugins.registry.channels
+
+
+def test_a_wrapper_that_is_not_a_generator_is_refused_by_pluggy() -> None:
+    class NotAGenerator:
+        __name__ = "not-a-generator"
+
+        @hookimpl(wrapper=True)
+        def breach_opened(self, breach: Breach) -> None:
+            pass
+
+    plugins = plugins_with()
+    with pytest.raises(pluggy.PluginValidationError, match="not a generator function"):
+        plugins.add(NotAGenerator())
+
+
+def test_call_one_isolates_a_plugin_registered_on_the_manager_directly() -> None:
+    def explode(message: Message, customer: Customer) -> None:
+        raise RuntimeError(customer.id)
+
+    plugins = plugins_with()
+    plugins.manager.register(module_plugin("direct", before_send=explode), name="direct")
+    (impl,) = plugins.impls("before_send")
+    assert plugins.call_one(impl, "before_send", message=None, customer=ANNA) is None
+    assert plugins.broken == {"direct": "failed in before_send: RuntimeError"}
+
+
 def test_before_send_runs_in_pluggy_order() -> None:
     """tryfirst, plain, trylast: each sees the message the one before amended."""
 

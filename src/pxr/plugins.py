@@ -185,7 +185,11 @@ def _isolated_old_style_wrapper(
 
 
 class Plugins:
-    """A pluggy manager with pxr's hooks, and the registry the plugins filled."""
+    """A pluggy manager with pxr's hooks, and the registry the plugins filled.
+
+    Add plugins with :meth:`add`, not ``manager.register``: only a plugin
+    added here is isolated, so that its failure cannot stop the others.
+    """
 
     def __init__(self, *, load_entry_points: bool = True, load_builtins: bool = True) -> None:
         self.manager = pluggy.PluginManager("pxr")
