@@ -66,9 +66,10 @@ class PluginInfo:
 class _Guard:
     """What pluggy holds in a plugin's place: the plugin's hooks, each isolated.
 
-    Why a stand-in and not ``try``/``except`` around the pluggy call: pluggy
-    stops a call at the first exception, so the plugins after a broken one
-    would never run. Each implementation is therefore wrapped in a function
+    Why a stand-in and not ``try``/``except`` around the pluggy call (or one
+    pxr wrapper around it, which sees the exception at the same moment):
+    pluggy stops a call at the first exception, so the plugins after a broken
+    one would never run. Each implementation is therefore wrapped in a function
     that reports its own failure and gives pluggy what a plugin that did
     nothing would give (``None``, or the result unchanged for a wrapper).
     Everything else — the order, the wrappers, ``firstresult``, the checks
