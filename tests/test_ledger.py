@@ -12,9 +12,9 @@ import pytest
 
 from pxr import LedgerError, MemoryLedger, Severity, SQLiteLedger
 from pxr.ledger import BreachChange, Decision, Ledger
-from pxr.ledger.contract import LedgerContract
 from pxr.ledger.sqlite import SCHEMA_VERSION
 from pxr.model import Breach
+from pxr.testing.contracts import LedgerContract
 
 from .conftest import at
 

@@ -7,7 +7,15 @@ reaches them.
 
 from __future__ import annotations
 
-from pxr.compensation import CompensationPolicy, CompensationRequest
+from pxr.channels import (
+    AddressRefused,
+    Channel,
+    DeliveryResult,
+    DeliveryStatus,
+    Notifier,
+    NotifierFactory,
+)
+from pxr.compensation import CompensationFactory, CompensationPolicy, CompensationRequest
 from pxr.engine import Recovery
 from pxr.errors import (
     EventError,
@@ -18,7 +26,7 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger
+from pxr.ledger import Ledger, OutboxEntry
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
@@ -31,24 +39,35 @@ from pxr.model import (
     Signal,
 )
 from pxr.money import Money
+from pxr.plugins import Plugins
 from pxr.policy import Policy, load_policy, loads_policy
+from pxr.registry import ThresholdFactory
 from pxr.thresholds import Threshold
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Action",
+    "AddressRefused",
     "Breach",
+    "Channel",
     "Compensation",
+    "CompensationFactory",
     "CompensationPolicy",
     "CompensationRequest",
     "Customer",
+    "DeliveryResult",
+    "DeliveryStatus",
     "EventError",
     "Ledger",
     "LedgerError",
     "MemoryLedger",
     "Message",
     "Money",
+    "Notifier",
+    "NotifierFactory",
+    "OutboxEntry",
+    "Plugins",
     "Policy",
     "PolicyError",
     "PxrError",
@@ -57,6 +76,7 @@ __all__ = [
     "Severity",
     "Signal",
     "Threshold",
+    "ThresholdFactory",
     "UnknownKindError",
     "ValidationError",
     "__version__",

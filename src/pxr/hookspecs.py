@@ -1,22 +1,28 @@
 """Every pxr hook, in one place.
 
 Plugins implement hooks with :data:`pxr.hookimpl` and are found through the
-``pxr`` entry-point group (or registered with
-:func:`pxr.plugins.get_plugin_manager` ``().register(...)``). pxr's own
-channels, catalogs and kinds arrive through these same hooks
+``pxr`` entry-point group (or added with :meth:`pxr.plugins.Plugins.add`).
+pxr's own channels, catalogs and kinds arrive through these same hooks
 (:mod:`pxr.builtins`).
 
 Two families:
 
-* **register_*** hooks are called once, when the plugin manager is first
-  used. Each receives a ``register`` callback; the plugin calls it for each
-  thing it provides. A name registered twice is an error reported against
-  the second plugin, never a silent override.
-* **lifecycle** hooks are called after the engine's transaction commits,
-  once per event, in plugin registration order. A plugin that raises is
-  reported (by name, without the arguments, which hold personal data) and
-  the others still run. Their return values are ignored, except for
-  :func:`before_send`.
+* **register_*** hooks are called once, when the plugins are first used,
+  one plugin at a time in registration order (pxr's built-ins first), except
+  that ``tryfirst`` implementations come before the others and ``trylast``
+  ones after. Each receives a ``register`` callback; the plugin calls it for
+  each thing it provides. A name registered twice is an error reported
+  against the second plugin, never a silent override, and nothing a failed
+  plugin registered stays. A wrapper cannot implement them.
+* **lifecycle** hooks are called through pluggy after the engine's
+  transaction commits, once per event, so pluggy's rules hold: ``tryfirst``
+  implementations first, then the others (the plugin registered last
+  first), then ``trylast``; ``wrapper=True`` and ``hookwrapper=True``
+  implementations around all of them. A plugin that raises, a wrapper too, is
+  reported (by name, without the message or the arguments, which hold
+  personal data) and the others still run. Their return values are ignored.
+  :func:`before_send` is the exception: it is called one plugin at a time, in
+  the same order, inside the transaction, and a wrapper cannot implement it.
 """
 
 from __future__ import annotations
@@ -128,8 +134,10 @@ def before_send(message: Message, customer: Customer) -> Any:
     ``message`` is rendered for the customer as they are at that moment.
     Return ``None`` to leave it, a new :class:`~pxr.model.Message` to amend
     it (the next plugin sees the amended one), or a string to veto it — the
-    message is then ``cancelled`` and the string kept as the reason. Do not
-    send anything from here.
+    message is then ``cancelled`` and the string kept as the reason; no later
+    plugin is asked. Plugins are asked in pluggy's order (``tryfirst`` first,
+    ``trylast`` last). A plugin that raises leaves the message as it was. Do
+    not send anything from here.
     """
 
 

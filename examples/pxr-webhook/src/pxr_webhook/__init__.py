@@ -12,9 +12,15 @@ from typing import Any
 import attrs
 
 import pxr
-from pxr.channels import AddressRefused, Channel, DeliveryResult, NotifierFactory
-from pxr.errors import ValidationError
-from pxr.model import Customer, Message
+from pxr import (
+    AddressRefused,
+    Channel,
+    Customer,
+    DeliveryResult,
+    Message,
+    NotifierFactory,
+    ValidationError,
+)
 
 __all__ = ["WebhookChannel", "WebhookNotifier"]
 

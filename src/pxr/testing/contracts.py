@@ -1,19 +1,16 @@
-"""Helpers for testing pxr and pxr plugins.
+"""Contract test suites for channels and notifiers (these need pytest).
 
-* :class:`RecordingNotifier` — a notifier that keeps what it was asked to
-  send, and answers from a script (sent, transient, permanent).
-* :class:`ChannelContract` and :class:`NotifierContract` — contract test
-  suites. Subclass one in your plugin's tests, provide the fixtures it
-  names, and pytest runs every check against your channel::
+Subclass one in your plugin's tests, provide the fixtures it names, and
+pytest runs every check against your channel or notifier::
 
-      from pxr.testing import NotifierContract
+    from pxr.testing.contracts import NotifierContract
 
-      class TestMyNotifier(NotifierContract):
-          @pytest.fixture
-          def notifier(self, my_fake_server): ...
-          @pytest.fixture
-          def good_message(self): ...
-          ...
+    class TestMyNotifier(NotifierContract):
+        @pytest.fixture
+        def notifier(self, my_fake_server): ...
+        @pytest.fixture
+        def good_message(self): ...
+        ...
 
 The checks: bad addresses are refused with a reason that does not repeat
 the address; a refused recipient is a *permanent* failure and a provider
@@ -23,57 +20,17 @@ e-mail address appears in a repr, a result, or the log.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
-from pxr.channels import AddressRefused, Channel, DeliveryResult, DeliveryStatus, Notifier
+from pxr.channels import AddressRefused, Channel, DeliveryStatus, Notifier
+from pxr.ledger.contract import LedgerContract
 from pxr.model import Customer, Message
+from pxr.testing import message_for
 
-__all__ = ["ChannelContract", "NotifierContract", "RecordingNotifier", "message_for"]
-
-
-class RecordingNotifier:
-    """Keeps every message it is given; answers from ``script``, then "sent".
-
-    ``script`` is a list of :class:`~pxr.channels.DeliveryResult` (or
-    :class:`~pxr.channels.DeliveryStatus`) answered in order.
-    """
-
-    def __init__(
-        self, channel: str = "console", script: Iterable[DeliveryResult | DeliveryStatus] = ()
-    ) -> None:
-        self.channel = channel
-        self.sent: list[Message] = []
-        self._script = [
-            item if isinstance(item, DeliveryResult) else DeliveryResult(item) for item in script
-        ]
-
-    def __repr__(self) -> str:
-        return f"RecordingNotifier({self.channel!r}, sent={len(self.sent)})"
-
-    def send(self, message: Message) -> DeliveryResult:
-        """Record ``message`` and give the next scripted answer."""
-        self.sent.append(message)
-        if self._script:
-            return self._script.pop(0)
-        return DeliveryResult.sent(f"recorded-{len(self.sent)}")
-
-
-def message_for(channel: str, to: str, text: str = "We are sorry: your order is late.") -> Message:
-    """A plain message for a contract test."""
-    return Message(
-        channel=channel,
-        to=to,
-        locale="en",
-        title="We are sorry",
-        text=text,
-        send_at=dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC),
-        purpose="notice",
-    )
+__all__ = ["ChannelContract", "LedgerContract", "NotifierContract"]
 
 
 class ChannelContract:
