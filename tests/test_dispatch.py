@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from pxr import Customer, Recovery, Signal, SQLiteLedger
+from pxr import Customer, MemoryLedger, Recovery, Signal, SQLiteLedger
 from pxr.channels import DeliveryStatus, Notifier
 from pxr.channels.sms import TwilioSms
 from pxr.dispatch import LEASE, Dispatcher, DispatchReport, backoff
@@ -280,3 +280,71 @@ def test_pxr_dispatch_refuses_a_bad_transports_file(
     status = main(["dispatch", "--store", str(tmp_path / "l.db"), "--transports", str(transports)])
     assert status == 2
     assert "sms.transport: unknown transport 'carrier-pigeon'" in capsys.readouterr().err
+
+
+GROUPED_CUSTOMERS = {
+    "pl": Customer(id="c-pl", locale="pl-PL", timezone="Europe/Warsaw", phone="+48512345678"),
+    "bg": Customer(id="c-bg", locale="bg-BG", timezone="Europe/Sofia", phone="+359888123456"),
+    "nl": Customer(id="c-nl", locale="nl-NL", timezone="Europe/Amsterdam", phone="+31612345678"),
+    "ro": Customer(id="c-ro", locale="ro-RO", timezone="Europe/Bucharest", phone="+40712345678"),
+    "en": Customer(id="c-en", locale="en-GB", timezone="Europe/London", phone="+447911123456"),
+}
+
+
+def closing_of(language: str, catalogs: tuple[tuple[str, Path], ...] = ()) -> str:
+    return translator(GROUPED_CUSTOMERS[language].locale, "en", catalogs).gettext(
+        "No need to contact us."
+    )
+
+
+@pytest.mark.parametrize("language", sorted(GROUPED_CUSTOMERS))
+@pytest.mark.parametrize("variant", ["plain", "transliterated", "host catalog"])
+def test_a_grouped_sms_says_its_closing_once(language: str, variant: str, tmp_path: Path) -> None:
+    """Three notices in one SMS: one closing, at the end, whatever the words are —
+    pxr's, a host catalog's, or pxr's transliterated to GSM-7."""
+    from babel.messages.catalog import Catalog  # noqa: PLC0415
+    from babel.messages.mofile import write_mo  # noqa: PLC0415
+
+    from pxr.channels.gsm import to_gsm7  # noqa: PLC0415
+
+    customer = GROUPED_CUSTOMERS[language]
+    catalogs: tuple[tuple[str, Path], ...] = ()
+    if variant == "host catalog":
+        catalog = Catalog(locale=language, domain="acme")
+        catalog.add("No need to contact us.", f"ACME ({language}): all taken care of.")
+        folder = tmp_path / language / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "acme.mo").open("wb") as stream:
+            write_mo(stream, catalog)
+        catalogs = (("acme", tmp_path),)
+    text = PARCEL.replace('channels = ["sms", "email"]', 'channels = ["sms"]')
+    if variant == "transliterated":
+        text = text.replace('currency = "PLN"', 'currency = "PLN"\nsms = { transliterate = true }')
+    policy = policy_from(text)
+    ledger = MemoryLedger()
+    recovery = Recovery(policy, ledger, customers=[customer])
+    for minute, subject in enumerate(("A", "B", "C")):
+        recovery.observe(
+            Signal(
+                customer=customer.id,
+                subject=subject,
+                metric="delivery_delay",
+                value=2,
+                at=at(2, 10, minute),
+            )
+        )
+    notifier = RecordingNotifier("sms")
+    renderer = Renderer(CHANNELS, "en", catalogs, policy.sms_transliterate)
+    Dispatcher(ledger, {"sms": notifier}, policy.delivery, renderer=renderer, rng=lambda: 0.5).run(
+        at(3)
+    )
+    (grouped,) = notifier.sent
+    closing = closing_of(language, catalogs)
+    if variant == "transliterated":
+        closing = to_gsm7(closing)
+    assert grouped.text.count(closing) == 1, grouped.text
+    assert grouped.text.endswith(closing)
+    for subject in ("A", "B", "C"):
+        assert f"{subject} " in grouped.text or f"{subject}:" in grouped.text
+    if variant == "transliterated":
+        assert grouped.encoding == "GSM-7"

@@ -16,6 +16,7 @@ from pxr.channels import (
     NotifierFactory,
 )
 from pxr.compensation import CompensationFactory, CompensationPolicy, CompensationRequest
+from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.engine import Recovery
 from pxr.errors import (
     EventError,
@@ -26,15 +27,18 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger, OutboxEntry
+from pxr.ledger import Ledger, OutboxEntry, OutboxStatus
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
     Action,
     Breach,
     Compensation,
+    Content,
     Customer,
     Message,
+    Purpose,
+    Reason,
     Severity,
     Signal,
 )
@@ -55,22 +59,29 @@ __all__ = [
     "CompensationFactory",
     "CompensationPolicy",
     "CompensationRequest",
+    "Content",
     "Customer",
+    "CustomerDirectory",
     "DeliveryResult",
     "DeliveryStatus",
     "EventError",
+    "InMemoryDirectory",
     "Ledger",
     "LedgerError",
+    "LookupDirectory",
     "MemoryLedger",
     "Message",
     "Money",
     "Notifier",
     "NotifierFactory",
     "OutboxEntry",
+    "OutboxStatus",
     "Plugins",
     "Policy",
     "PolicyError",
+    "Purpose",
     "PxrError",
+    "Reason",
     "Recovery",
     "SQLiteLedger",
     "Severity",
