@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TextIO
 
 from pxr import __version__
 from pxr._privacy import mask_address
@@ -208,12 +208,15 @@ def _run(
     # never printed what the ledger does not hold.
     pending: list[str] = []
 
-    def emit(record: dict[str, Any], text: str) -> None:
-        pending.append(json.dumps(record, ensure_ascii=False) if args.json else text)
+    def emit(action: Action) -> None:
+        pending.append(
+            json.dumps(action.to_dict(), ensure_ascii=False) if args.json else _describe(action)
+        )
 
     def reject(number: int, message: str) -> None:
         summary.errors += 1
-        emit({"action": "error", "line": number, "error": message}, f"line {number}: {message}")
+        record = {"action": "error", "line": number, "error": message}
+        pending.append(json.dumps(record) if args.json else f"line {number}: {message}")
 
     events = read_events(args.events)
     try:
@@ -233,7 +236,7 @@ def _run(
                         continue
                     for action in actions:
                         summary.add(action)
-                        emit(action.to_dict(), _describe(action))
+                        emit(action)
                     if batch == _BATCH:
                         more = True
                         break
