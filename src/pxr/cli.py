@@ -374,7 +374,7 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if ledger is None:
         return EXIT_UNUSABLE
     try:
-        page = render_report(ledger, policy)
+        page = render_report(ledger, policy, policy_name=os.path.basename(args.policy or ""))
     finally:
         ledger.close()
     with open(args.output, "w", encoding="utf-8") as stream:
