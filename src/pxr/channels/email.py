@@ -18,6 +18,7 @@ space, and one in an address makes the message unsendable.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import hashlib
 import hmac
@@ -83,8 +84,12 @@ def build_email(
     *,
     key: str | None = None,
     unsubscribe_url: str | None = None,
+    date: dt.datetime | None = None,
 ) -> EmailMessage:
     """The MIME message for ``message``: text and HTML, with proper headers.
+
+    ``date`` is the ``Date`` header: when the e-mail is sent (the message's
+    planned time if not given).
 
     Raises :class:`~pxr.channels.MessageUnsendable` for an address with a
     control character (a header injection) or one the e-mail library rejects.
@@ -100,7 +105,7 @@ def build_email(
         problem = f"not a usable address ({type(error).__name__})"
         raise MessageUnsendable(message.channel, problem) from None
     mail["Subject"] = one_line(message.title or "")
-    mail["Date"] = format_datetime(message.send_at)
+    mail["Date"] = format_datetime(date or message.send_at)
     mail["Message-ID"] = (
         message_id(key, sender)
         if key is not None
@@ -242,6 +247,7 @@ class SmtpEmail(Closing):
             self.sender_name,
             key=key,
             unsubscribe_url=self.unsubscribe_for(message.to),
+            date=dt.datetime.now(dt.UTC),
         )
         smtputf8 = not (message.to.isascii() and self.sender.isascii())
         flat = mail.as_bytes(policy=email.policy.SMTPUTF8 if smtputf8 else email.policy.SMTP)
