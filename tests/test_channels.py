@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -32,7 +33,13 @@ from pxr.channels import (
 )
 from pxr.channels._http import mask_url
 from pxr.channels.builtin import Email, Messenger, Sms, mobile_e164
-from pxr.channels.email import SmtpEmail, smtp_notifier, unsubscribe_token
+from pxr.channels.email import (
+    SmtpEmail,
+    build_email,
+    one_line,
+    smtp_notifier,
+    unsubscribe_token,
+)
 from pxr.channels.messenger import MessengerSendApi, messenger_notifier
 from pxr.channels.sms import TwilioSms, twilio_notifier
 from pxr.errors import ValidationError
@@ -729,6 +736,11 @@ def test_a_sender_with_a_line_break_is_refused_at_load() -> None:
         smtp_notifier({"host": "h.example", "from": "c@x.test", "from_name": "Care\nBcc: x"})
 
 
+def test_a_sender_that_is_not_one_address_is_refused_at_load() -> None:
+    with pytest.raises(ValidationError, match=r"email\.from"):
+        smtp_notifier({"host": "h.example", "from": "c@x.test, eve@example.org"})
+
+
 # ------------------------------------------------------ idempotency
 
 
@@ -844,3 +856,27 @@ def test_tokens_in_urls_are_masked_in_logs(
 def test_mask_url_hides_user_info_and_secret_parameters() -> None:
     masked = mask_url("https://user:pw@api.example/v1/x?access_token=abc&page=2&key=k")
     assert masked == "https://***@api.example/v1/x?access_token=***&page=2&key=***"
+
+
+@settings(max_examples=300)
+@given(title=st.text(), to=st.text(min_size=1))
+def test_build_email_sets_safe_headers_or_raises_message_unsendable(title: str, to: str) -> None:
+    """Whatever the subject and the address hold, the e-mail is built with no
+    line break in a header, or the message is refused with the typed error:
+    never another exception, which would stop a dispatcher run."""
+    message = attrs.evolve(message_for("email", "x@example.pl"), title=title, to=to)
+    try:
+        mail = build_email(message, "care@example.com", "Obsługa", key="k-1")
+    except MessageUnsendable as error:
+        refused = str(error)
+    else:
+        refused = ""
+    if refused:
+        assert to not in refused or len(to) < 3
+        return
+    flat = mail.as_bytes()
+    head = flat.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    # A header line is a "Name:" line or a folded continuation (starting with a space).
+    for line in head.split("\r\n"):
+        assert line[:1] in (" ", "\t") or re.match(r"^[A-Za-z-]+:", line), line
+    assert str(mail["Subject"]) == one_line(title)

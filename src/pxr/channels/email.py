@@ -19,6 +19,7 @@ space, and one in an address makes the message unsendable.
 from __future__ import annotations
 
 import datetime as dt
+import email.errors
 import email.policy
 import hashlib
 import hmac
@@ -29,6 +30,7 @@ import smtplib
 import ssl
 import string
 import threading
+import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from email.headerregistry import Address
@@ -49,8 +51,14 @@ Security = Literal["starttls", "tls", "none"]
 
 #: Every character Python treats as a line boundary (``str.splitlines``).
 _LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _PLACEHOLDERS = frozenset({"token", "email"})
+
+
+def _has_control(value: str) -> bool:
+    """A control character (C0, DEL, C1) or a line or paragraph separator."""
+    return bool(_LINE_BREAK.search(value)) or any(
+        unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value
+    )
 
 
 def one_line(value: str) -> str:
@@ -95,13 +103,14 @@ def build_email(
     control character (a header injection) or one the e-mail library rejects.
     """
     for field, value in (("to", message.to), ("from", sender), ("from_name", sender_name or "")):
-        if _CONTROL.search(value) or _LINE_BREAK.search(value):
+        if _has_control(value):
             raise MessageUnsendable(message.channel, f"{field} contains a control character")
     mail = EmailMessage(policy=email.policy.SMTP)
     try:
-        mail["From"] = Address(sender_name or "", addr_spec=sender) if sender_name else sender
-        mail["To"] = message.to
-    except (ValueError, IndexError) as error:
+        # Address() takes exactly one addr-spec: a list ("a@x, b@y") is refused.
+        mail["From"] = Address(sender_name or "", addr_spec=sender)
+        mail["To"] = Address(addr_spec=message.to)
+    except (ValueError, IndexError, email.errors.MessageError) as error:
         problem = f"not a usable address ({type(error).__name__})"
         raise MessageUnsendable(message.channel, problem) from None
     mail["Subject"] = one_line(message.title or "")
@@ -203,8 +212,12 @@ class SmtpEmail(Closing):
                     "only for a relay on the loopback interface (localhost, 127.0.0.1, ::1)",
                 )
         for where, value in (("from", self.sender), ("from_name", self.sender_name or "")):
-            if _CONTROL.search(value) or _LINE_BREAK.search(value):
+            if _has_control(value):
                 raise ValidationError(f"email.{where}", "contains a control character")
+        try:
+            Address(addr_spec=self.sender)
+        except (ValueError, IndexError, email.errors.MessageError):
+            raise ValidationError("email.from", "expected one e-mail address") from None
         if self.unsubscribe_url is not None:
             _check_unsubscribe(self.unsubscribe_url, self.unsubscribe_secret)
 
