@@ -64,6 +64,9 @@ def fake_provider(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        # Headers and body go out in two writes: without TCP_NODELAY the body
+        # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
+        disable_nagle_algorithm = True
 
         def setup(self) -> None:
             super().setup()
