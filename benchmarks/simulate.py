@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -56,7 +57,7 @@ def write_events(path: Path, signals: int, seed: int) -> None:
     customers, stream = make_workload(signals, signals // 4, seed)
     with path.open("w", encoding="utf-8") as out:
         for c in customers:
-            record = {
+            person: dict[str, Any] = {
                 "type": "customer",
                 "id": c.id,
                 "locale": c.locale,
@@ -64,9 +65,9 @@ def write_events(path: Path, signals: int, seed: int) -> None:
                 "phone": c.phone,
                 "email": c.email,
             }
-            out.write(json.dumps(record) + "\n")
+            out.write(json.dumps(person) + "\n")
         for s in stream:
-            record = {
+            record: dict[str, Any] = {
                 "type": "signal",
                 "customer": s.customer,
                 "subject": s.subject,

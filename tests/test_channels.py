@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
+import logging
+import re
 import socket
 import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
+import attrs
 import phonenumbers
 import pytest
 import trustme
@@ -19,9 +23,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pxr import Customer
-from pxr.channels import AddressRefused, DeliveryStatus
+from pxr.channels import (
+    AddressRefused,
+    DeliveryResult,
+    DeliveryStatus,
+    MessageUnsendable,
+    close_notifiers,
+    send,
+)
+from pxr.channels._http import mask_url
 from pxr.channels.builtin import Email, Messenger, Sms, mobile_e164
-from pxr.channels.email import SmtpEmail, smtp_notifier
+from pxr.channels.email import (
+    SmtpEmail,
+    build_email,
+    one_line,
+    smtp_notifier,
+    unsubscribe_token,
+)
 from pxr.channels.messenger import MessengerSendApi, messenger_notifier
 from pxr.channels.sms import TwilioSms, twilio_notifier
 from pxr.errors import ValidationError
@@ -35,6 +53,7 @@ from .servers import (
     FakeProvider,
     basic_auth,
     fake_provider,
+    lossy_server,
     messenger_error,
     messenger_ok,
     twilio_error,
@@ -191,6 +210,8 @@ def provider_twilio() -> Iterator[FakeProvider]:
         (twilio_error(20429, 429), DeliveryStatus.TRANSIENT),
         (twilio_error(20500, 500), DeliveryStatus.TRANSIENT),
         (twilio_error(20003, 401), DeliveryStatus.TRANSIENT),  # our credentials, not their number
+        (twilio_error(20503, 503), DeliveryStatus.TRANSIENT),
+        (twilio_error(20504, 504), DeliveryStatus.UNCERTAIN),  # a gateway gave up waiting
     ],
 )
 def test_twilio_errors_map_to_permanent_or_transient(
@@ -202,7 +223,7 @@ def test_twilio_errors_map_to_permanent_or_transient(
     )
     result = notifier.send(message_for("sms", "+48512345678"))
     assert result.status is status
-    assert str(answer[1]["code"]) in (result.detail or "") or answer[0] in (401, 429, 500)
+    assert str(answer[1]["code"]) in (result.detail or "") or answer[0] in (401, 429, 500, 503, 504)
 
 
 def test_twilio_settings_take_the_token_from_the_environment(
@@ -348,16 +369,28 @@ class TestEmailChannel(ChannelContract):
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps what it receives and refuses one address."""
+    """An aiosmtpd handler that keeps what it receives and refuses one address;
+    it counts connections (by client port) and successful logins."""
 
     def __init__(self) -> None:
         self.received: list[tuple[Envelope, EmailMessage]] = []
+        self.peers: set[Any] = set()
+        self.logins = 0
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        result = authenticate(server, session, envelope, mechanism, data)
+        self.peers.add(session.peer)
+        self.logins += result.success
+        return result
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if address.startswith("gone@"):
             return "550 5.1.1 mailbox unavailable"
+        self.peers.add(session.peer)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -405,7 +438,7 @@ def smtp_server(ca: trustme.CA) -> Iterator[tuple[Inbox, int, ssl.SSLContext]]:
         server_hostname="localhost",
         tls_context=server_context,
         require_starttls=True,
-        authenticator=authenticate,
+        authenticator=inbox.authenticate,
         auth_require_tls=True,
         # smtplib falls back from PLAIN to LOGIN after a refusal, and aiosmtpd's
         # LOGIN then waits for a reply that never comes; offer PLAIN alone.
@@ -434,9 +467,10 @@ class TestSmtp(NotifierContract):
     server_loggers = ("mail.log",)  # aiosmtpd's own log of the test server
 
     @pytest.fixture
-    def notifier(self, smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> SmtpEmail:
+    def notifier(self, smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> Iterator[SmtpEmail]:
         _, port, context = smtp_server
-        return smtp(port, context)
+        with smtp(port, context) as notifier:
+            yield notifier
 
     @pytest.fixture
     def outage_notifier(self, smtp_server: tuple[Inbox, int, ssl.SSLContext]) -> SmtpEmail:
@@ -466,7 +500,10 @@ def test_email_is_a_proper_mime_message(smtp_server: tuple[Inbox, int, ssl.SSLCo
         send_at=message_for("email", "x").send_at,
         purpose="notice",
     )
-    result = smtp(port, context).send(message)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with smtp(port, context) as notifier:
+        result = notifier.send(message)
+    after = dt.datetime.now(dt.UTC)
     assert result.status is DeliveryStatus.SENT
     ((envelope, mail),) = inbox.received
     assert envelope.rcpt_tos == ["ivan@example.bg"]
@@ -474,7 +511,7 @@ def test_email_is_a_proper_mime_message(smtp_server: tuple[Inbox, int, ssl.SSLCo
     assert mail["Content-Language"] == "bg-BG"
     assert mail["Message-ID"] == result.provider_id
     assert mail["Message-ID"].endswith("@example.com>")
-    assert mail["Date"].datetime == message.send_at
+    assert before <= mail["Date"].datetime <= after  # when it was sent, not when planned
     assert mail["From"].addresses[0].display_name == "Obsługa klienta"
     assert mail.get_content_type() == "multipart/alternative"
     plain = mail.get_body(("plain",))
@@ -502,3 +539,344 @@ def test_smtp_settings() -> None:
     assert notifier.port == 465
     with pytest.raises(ValidationError, match="starttls, tls or none"):
         smtp_notifier({"host": "h", "from": "f", "security": "ssl3"})
+
+
+# ------------------------------------------------------ connections kept
+
+
+def test_one_smtp_session_serves_a_whole_run(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext],
+) -> None:
+    """Twenty e-mails: one connection, one STARTTLS, one login; after close()
+    the next e-mail opens a new session."""
+    inbox, port, context = smtp_server
+    with smtp(port, context) as notifier:
+        results = [notifier.send(message_for("email", f"anna{n}@example.pl")) for n in range(20)]
+    assert {r.status for r in results} == {DeliveryStatus.SENT}
+    assert len(inbox.received) == 20
+    assert (len(inbox.peers), inbox.logins) == (1, 1)
+    assert (notifier.connections, notifier.logins) == (1, 1)
+    with notifier:
+        assert notifier.send(message_for("email", "anna@example.pl")).status is DeliveryStatus.SENT
+    assert (len(inbox.peers), inbox.logins) == (2, 2)
+
+
+def test_a_refused_recipient_leaves_the_session_usable(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext],
+) -> None:
+    inbox, port, context = smtp_server
+    with smtp(port, context) as notifier:
+        refused = notifier.send(message_for("email", "gone@example.pl"))
+        accepted = notifier.send(message_for("email", "anna@example.pl"))
+    assert (refused.status, accepted.status) == (DeliveryStatus.PERMANENT, DeliveryStatus.SENT)
+    assert [envelope.rcpt_tos for envelope, _ in inbox.received] == [["anna@example.pl"]]
+    assert len(inbox.peers) == 1
+
+
+def test_an_smtp_session_closed_while_idle_is_reopened_without_a_failure() -> None:
+    """The relay hangs up after each message (an idle timeout): the next
+    message goes out on a new connection, reported sent, not failed."""
+    with (
+        lossy_server("smtp", "answer-then-hang-up") as server,
+        SmtpEmail(host="127.0.0.1", port=server.port, sender="c@x.test", security="none") as n,
+    ):
+        first = n.send(message_for("email", "anna@example.pl"))
+        server.hung_up.wait()
+        second = n.send(message_for("email", "ivan@example.bg"))
+    assert (first.status, second.status) == (DeliveryStatus.SENT, DeliveryStatus.SENT)
+    assert (server.connections, len(server.received)) == (2, 2)
+
+
+def test_http_keep_alive_serves_a_whole_run() -> None:
+    """Twenty SMS over one HTTP connection; after close() a new one."""
+    with fake_provider(twilio_ok(), keep_alive=True) as provider:
+        with TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=provider.url) as n:
+            results = [n.send(message_for("sms", "+48512345678")) for _ in range(20)]
+        assert {r.status for r in results} == {DeliveryStatus.SENT}
+        assert (len(provider.requests), provider.connections) == (20, 1)
+        with n:
+            n.send(message_for("sms", "+48512345678"))
+        assert provider.connections == 2
+
+
+def test_messenger_keeps_its_connection_alive() -> None:
+    with fake_provider(messenger_ok(), keep_alive=True) as provider:
+        with MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=provider.url) as n:
+            for _ in range(5):
+                assert n.send(message_for("messenger", "2718281828459045")).status is (
+                    DeliveryStatus.SENT
+                )
+        assert (len(provider.requests), provider.connections) == (5, 1)
+
+
+def test_an_http_connection_closed_while_idle_is_reopened_without_a_failure() -> None:
+    with lossy_server("http", "answer-then-hang-up") as server:
+        url = f"http://127.0.0.1:{server.port}"
+        with TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=url) as n:
+            first = n.send(message_for("sms", "+48512345678"))
+            server.hung_up.wait()
+            second = n.send(message_for("sms", "+48512345678"))
+    assert (first.status, second.status) == (DeliveryStatus.SENT, DeliveryStatus.SENT)
+    assert (server.connections, len(server.received)) == (2, 2)
+
+
+def test_close_notifiers_closes_those_that_can_be_closed() -> None:
+    """A plugin's notifier without close() is left alone."""
+
+    class Bare:
+        channel = "bare"
+
+        def send(self, message: Message) -> DeliveryResult:
+            return DeliveryResult.sent()
+
+    with fake_provider(twilio_ok(), keep_alive=True) as provider:
+        sms = TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=provider.url)
+        sms.send(message_for("sms", "+48512345678"))
+        close_notifiers([sms, Bare()])
+        sms.send(message_for("sms", "+48512345678"))
+        sms.close()
+    assert provider.connections == 2
+
+
+# ------------------------------------------------------ outcomes: uncertain
+
+
+@pytest.mark.parametrize("fault", ["stall", "reset"])
+def test_smtp_answer_lost_after_the_message_went_out_is_uncertain(fault: str) -> None:
+    """The relay got the whole message, then stalled past the timeout or reset
+    the connection: maybe sent, so not "failed"."""
+    with lossy_server("smtp", fault) as server:  # type: ignore[arg-type]
+        notifier = SmtpEmail(
+            host="127.0.0.1", port=server.port, sender="c@x.test", security="none", timeout=0.3
+        )
+        with notifier:
+            result = notifier.send(message_for("email", "anna@example.pl"))
+    assert result.status is DeliveryStatus.UNCERTAIN
+    assert len(server.received) == 1
+    assert "anna" not in (result.detail or "")
+
+
+@pytest.mark.parametrize("fault", ["stall", "reset"])
+def test_http_answer_lost_after_the_request_went_out_is_uncertain(fault: str) -> None:
+    with lossy_server("http", fault) as server:  # type: ignore[arg-type]
+        url = f"http://127.0.0.1:{server.port}"
+        sms = TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=url, timeout=0.3)
+        with sms:
+            result = sms.send(message_for("sms", "+48512345678"))
+    assert result.status is DeliveryStatus.UNCERTAIN
+    assert len(server.received) == 1
+    assert "answer lost" in (result.detail or "")
+
+
+def test_messenger_answer_lost_is_uncertain() -> None:
+    with lossy_server("http", "reset") as server:
+        url = f"http://127.0.0.1:{server.port}"
+        with MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=url) as messenger:
+            result = messenger.send(message_for("messenger", "2718281828459045"))
+    assert result.status is DeliveryStatus.UNCERTAIN
+
+
+def test_no_connection_at_all_is_transient_not_uncertain() -> None:
+    """Nothing went out: the request surely did not take effect."""
+    sms = TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=closed_port())
+    result = sms.send(message_for("sms", "+48512345678"))
+    assert result.status is DeliveryStatus.TRANSIENT
+
+
+def test_a_relay_without_starttls_is_never_used_in_clear() -> None:
+    """STARTTLS asked for and not offered: transient, and no message went out."""
+    with (
+        lossy_server("smtp", "stall") as server,
+        SmtpEmail(host="127.0.0.1", port=server.port, sender="c@x.test") as notifier,
+    ):
+        result = notifier.send(message_for("email", "anna@example.pl"))
+    assert result.status is DeliveryStatus.TRANSIENT
+    assert server.received == []
+
+
+# ------------------------------------------------------ headers made safe
+
+
+def test_a_line_break_in_the_subject_becomes_a_space(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext],
+) -> None:
+    """The subject comes from the host's data: no header can be injected."""
+    inbox, port, context = smtp_server
+    message = attrs.evolve(
+        message_for("email", "anna@example.pl"), title="Sorry\r\nBcc: eve@example.org\n"
+    )
+    with smtp(port, context) as notifier:
+        assert notifier.send(message).status is DeliveryStatus.SENT
+    ((envelope, mail),) = inbox.received
+    assert mail["Subject"] == "Sorry Bcc: eve@example.org"
+    assert mail["Bcc"] is None
+    assert envelope.rcpt_tos == ["anna@example.pl"]
+
+
+@pytest.mark.parametrize("to", ["anna@example.pl\r\nBcc: eve@example.org", "anna@exa\x00mple.pl"])
+def test_an_address_with_a_control_character_is_unsendable(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext], to: str
+) -> None:
+    """A typed error for this message alone (without the address); the session
+    goes on to the next message."""
+    inbox, port, context = smtp_server
+    with smtp(port, context) as notifier:
+        with pytest.raises(MessageUnsendable) as raised:
+            notifier.send(message_for("email", to))
+        assert notifier.send(message_for("email", "ivan@example.bg")).status is (
+            DeliveryStatus.SENT
+        )
+    assert "anna" not in str(raised.value)
+    assert raised.value.channel == "email"
+    assert [envelope.rcpt_tos for envelope, _ in inbox.received] == [["ivan@example.bg"]]
+
+
+def test_a_sender_with_a_line_break_is_refused_at_load() -> None:
+    with pytest.raises(ValidationError, match=r"email\.from_name"):
+        smtp_notifier({"host": "h.example", "from": "c@x.test", "from_name": "Care\nBcc: x"})
+
+
+def test_a_sender_that_is_not_one_address_is_refused_at_load() -> None:
+    with pytest.raises(ValidationError, match=r"email\.from"):
+        smtp_notifier({"host": "h.example", "from": "c@x.test, eve@example.org"})
+
+
+# ------------------------------------------------------ idempotency
+
+
+def test_the_message_id_comes_from_the_key(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext],
+) -> None:
+    """A resend of one message carries the same Message-ID, so a mailbox can
+    tell it is the same message; another message, another id."""
+    inbox, port, context = smtp_server
+    message = message_for("email", "anna@example.pl")
+    with smtp(port, context) as notifier:
+        first = send(notifier, message, key="outbox-17")
+        again = send(notifier, message, key="outbox-17")
+        other = send(notifier, message, key="outbox-18")
+    ids = [str(mail["Message-ID"]) for _, mail in inbox.received]
+    assert ids[0] == ids[1] != ids[2]
+    assert first.provider_id == again.provider_id == ids[0]
+    assert other.provider_id == ids[2]
+    assert "outbox-17" not in ids[0]
+    assert ids[0].endswith("@example.com>")
+
+
+def test_send_passes_no_key_to_a_notifier_that_takes_none() -> None:
+    class Bare:
+        channel = "bare"
+
+        def send(self, message: Message) -> DeliveryResult:
+            return DeliveryResult.sent("p-1")
+
+    assert send(Bare(), message_for("bare", "x"), key="outbox-1").provider_id == "p-1"
+
+
+# ------------------------------------------------------ List-Unsubscribe
+
+
+def test_emails_carry_one_click_list_unsubscribe(
+    smtp_server: tuple[Inbox, int, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port, context = smtp_server
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("UNSUB_SECRET", "host-kept-secret")
+    notifier = smtp_notifier(
+        {
+            "host": "127.0.0.1",
+            "port": port,
+            "from": "care@example.com",
+            "username": "care",
+            "password_env": "SMTP_PASSWORD",
+            "unsubscribe_url": "https://shop.example/unsubscribe?t={token}",
+            "unsubscribe_secret_env": "UNSUB_SECRET",
+        }
+    )
+    notifier = attrs.evolve(notifier, ssl_context=context)
+    with notifier:
+        assert notifier.send(message_for("email", "Anna@example.pl")).status is (
+            DeliveryStatus.SENT
+        )
+    ((_, mail),) = inbox.received
+    token = unsubscribe_token("host-kept-secret", "anna@example.pl")
+    # A long header may be folded before the URL: that is plain RFC 5322.
+    assert mail["List-Unsubscribe"].strip() == f"<https://shop.example/unsubscribe?t={token}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert token != unsubscribe_token("another-secret", "anna@example.pl")
+
+
+@pytest.mark.parametrize(
+    ("settings", "where"),
+    [
+        ({"unsubscribe_url": "http://shop.example/u"}, "email.unsubscribe_url"),
+        ({"unsubscribe_url": "https://shop.example/u?c={customer}"}, "email.unsubscribe_url"),
+        ({"unsubscribe_url": "https://shop.example/u?t={token}"}, "email.unsubscribe_secret_env"),
+    ],
+)
+def test_a_bad_unsubscribe_setting_is_named(settings: dict[str, str], where: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        smtp_notifier({"host": "h.example", "from": "c@x.test", **settings})
+    assert raised.value.where == where
+
+
+# ------------------------------------------------------ secrets
+
+
+def test_a_login_in_clear_is_refused() -> None:
+    """security = "none" with a username would send the password in clear."""
+    with pytest.raises(ValidationError) as raised:
+        smtp_notifier(
+            {"host": "smtp.example.com", "from": "c@x.test", "security": "none", "username": "u"}
+        )
+    assert raised.value.where == "email.security"
+
+
+def test_a_login_in_clear_is_allowed_only_to_a_loopback_relay() -> None:
+    base = {"from": "c@x.test", "security": "none", "username": "u", "password": "pw"}
+    allowed = {**base, "allow_plaintext_login": True}
+    with pytest.raises(ValidationError) as raised:
+        smtp_notifier({**allowed, "host": "smtp.example.com"})
+    assert raised.value.where == "email.allow_plaintext_login"
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.53"):
+        assert smtp_notifier({**allowed, "host": host}).allow_plaintext_login
+
+
+def test_tokens_in_urls_are_masked_in_logs(
+    provider_messenger: FakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="pxr")
+    with MessengerSendApi("1234567890", MESSENGER_TOKEN, base_url=provider_messenger.url) as n:
+        n.send(message_for("messenger", "2718281828459045"))
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("pxr"))
+    assert "access_token=***" in logged
+    assert MESSENGER_TOKEN not in logged
+
+
+def test_mask_url_hides_user_info_and_secret_parameters() -> None:
+    masked = mask_url("https://user:pw@api.example/v1/x?access_token=abc&page=2&key=k")
+    assert masked == "https://***@api.example/v1/x?access_token=***&page=2&key=***"
+
+
+@settings(max_examples=300)
+@given(title=st.text(), to=st.text(min_size=1))
+def test_build_email_sets_safe_headers_or_raises_message_unsendable(title: str, to: str) -> None:
+    """Whatever the subject and the address hold, the e-mail is built with no
+    line break in a header, or the message is refused with the typed error:
+    never another exception, which would stop a dispatcher run."""
+    message = attrs.evolve(message_for("email", "x@example.pl"), title=title, to=to)
+    try:
+        mail = build_email(message, "care@example.com", "Obsługa", key="k-1")
+    except MessageUnsendable as error:
+        refused = str(error)
+    else:
+        refused = ""
+    if refused:
+        assert to not in refused or len(to) < 3
+        return
+    flat = mail.as_bytes()
+    head = flat.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    # A header line is a "Name:" line or a folded continuation (starting with a space).
+    for line in head.split("\r\n"):
+        assert line[:1] in (" ", "\t") or re.match(r"^[A-Za-z-]+:", line), line
+    assert str(mail["Subject"]) == one_line(title)

@@ -16,7 +16,14 @@ from pxr import Customer, Recovery, Signal, SQLiteLedger
 from pxr.channels import DeliveryStatus
 from pxr.cli import main
 from pxr.ledger import Ledger
-from pxr.metrics import MIN_GROUP, OutcomeRate, compute_metrics, difference_interval
+from pxr.metrics import (
+    MIN_GROUP,
+    OutcomeRate,
+    compute_metrics,
+    delivered_first_contacts,
+    deliveries,
+    difference_interval,
+)
 from pxr.testing import RecordingNotifier
 
 from .conftest import ANNA, EXAMPLES, PARCEL, at, policy_from
@@ -222,3 +229,53 @@ def test_replaying_the_quarter_keeps_the_metrics(
     ledger = SQLiteLedger(store)
     assert compute_metrics(ledger).to_dict() == before
     ledger.close()
+
+
+def delivered_rate(ledger: Ledger) -> tuple[int, int]:
+    contacts = delivered_first_contacts(
+        list(ledger.breaches()),
+        list(ledger.outbox()),
+        ledger.attempts(),
+        ledger.events("complaint"),
+    )
+    counted = [c for c in contacts if c.counted]
+    return sum(c.we_were_first for c in counted), len(counted)
+
+
+def test_delivered_first_contact_counts_from_the_providers_acceptance(ledger: Ledger) -> None:
+    """A message planned before a complaint but sent after it was not first;
+    a message never sent is no first contact at all."""
+    recovery = Recovery(
+        policy_from(PARCEL), ledger, customers=[ANNA], notifiers={"sms": RecordingNotifier("sms")}
+    )
+    recovery.observe(late("A", at(2, 10)))
+    recovery.observe(late("B", at(2, 10)))
+    recovery.complaint("c-anna", "A", at(2, 10, 15))  # before our dispatcher ran
+    recovery.dispatch_pending(at(2, 10, 30))
+    recovery.complaint("c-anna", "B", at(2, 11))  # after it
+    recovery.observe(late("C", at(2, 12)))  # queued, never sent
+    recovery.complaint("c-anna", "C", at(2, 13))
+    assert compute_metrics(ledger).first_contact == (3, 3)  # by planned time
+    assert delivered_rate(ledger) == (1, 3)
+
+
+def test_deliveries_count_messages_by_status_and_attempts_by_outcome(ledger: Ledger) -> None:
+    sms = RecordingNotifier("sms", [DeliveryStatus.TRANSIENT, DeliveryStatus.PERMANENT])
+    recovery = Recovery(
+        policy_from(PARCEL),
+        ledger,
+        customers=[ANNA],
+        notifiers={"sms": sms, "email": RecordingNotifier("email")},
+    )
+    recovery.observe(late("A", at(2, 10)))
+    recovery.dispatch_pending(at(2, 10))  # transient: waits for a retry
+    recovery.observe(late("B", at(3, 10)))
+    recovery.observe(late("C", at(5, 10)))  # not due yet
+    found = deliveries(ledger.outbox(), ledger.attempts())
+    assert found["sms"].failed == 1
+    assert found["sms"].waiting == 3
+    assert sum(d.messages for d in found.values()) == len(list(ledger.outbox()))
+    recovery.dispatch_pending(at(3, 12))  # the retry is refused: on to e-mail
+    found = deliveries(ledger.outbox(), ledger.attempts())
+    assert (found["sms"].failed, found["sms"].refused) == (1, 1)
+    assert found["email"].waiting == 1  # the refused message, moved on to e-mail

@@ -7,6 +7,8 @@ reaches them.
 
 from __future__ import annotations
 
+import logging
+
 from pxr.channels import (
     AddressRefused,
     Channel,
@@ -49,6 +51,10 @@ from pxr.registry import ThresholdFactory
 from pxr.thresholds import Threshold
 
 __version__ = "0.1.0.dev0"
+
+# A library stays quiet unless its host configures logging: without a handler
+# of ours, Python's last-resort handler would print warnings on the host's stderr.
+logging.getLogger("pxr").addHandler(logging.NullHandler())
 
 __all__ = [
     "Action",

@@ -43,7 +43,7 @@ from pxr.model import (
 from pxr.plugins import get_plugins
 from pxr.policy import Policy, load_policy
 from pxr.report import render_report
-from pxr.transports import load_transports
+from pxr.transports import check_transports, load_transports
 
 __all__ = ["main"]
 
@@ -252,15 +252,27 @@ def _run(
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.policy is None and args.transports is None:
+        err.write("pxr: check: give a POLICY file, --transports FILE, or both\n")
+        return EXIT_UNUSABLE
     try:
-        policy = load_policy(args.policy)
+        policy = load_policy(args.policy) if args.policy is not None else None
+        transports = (
+            check_transports(args.transports, get_plugins().registry)
+            if args.transports is not None
+            else None
+        )
     except PolicyError as error:
         err.write(f"pxr: {error}\n")
         return EXIT_UNUSABLE
-    out.write(
-        f"{args.policy}: ok — {len(policy.rules)} thresholds, {len(policy.stages)} stages,"
-        f" locale {policy.locale}, currency {policy.currency}\n"
-    )
+    if policy is not None:
+        out.write(
+            f"{args.policy}: ok — {len(policy.rules)} thresholds, {len(policy.stages)} stages,"
+            f" locale {policy.locale}, currency {policy.currency}\n"
+        )
+    if transports is not None:
+        listed = ", ".join(f"{channel} via {kind}" for channel, kind in transports.items())
+        out.write(f"{args.transports}: ok — {listed or 'no channels'}\n")
     return EXIT_OK
 
 
@@ -372,7 +384,7 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if ledger is None:
         return EXIT_UNUSABLE
     try:
-        page = render_report(ledger, policy)
+        page = render_report(ledger, policy, policy_name=os.path.basename(args.policy or ""))
     finally:
         ledger.close()
     with open(args.output, "w", encoding="utf-8") as stream:
@@ -411,8 +423,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(run=_simulate)
 
-    check = commands.add_parser("check", help="validate a policy file")
-    check.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
+    check = commands.add_parser("check", help="validate a policy file, a transports file")
+    check.add_argument("policy", metavar="POLICY", nargs="?", help="the policy file (TOML)")
+    check.add_argument(
+        "--transports", metavar="FILE", help="a transports file (TOML) to validate; sends nothing"
+    )
     check.set_defaults(run=_check)
 
     dispatch = commands.add_parser("dispatch", help="send what is due in a ledger's outbox")

@@ -12,6 +12,7 @@ __all__ = [
     "LedgerError",
     "PolicyError",
     "PxrError",
+    "TransportsError",
     "UnknownKindError",
     "ValidationError",
 ]
@@ -52,6 +53,10 @@ class PolicyError(PxrError):
         self.problem = problem
         location = f"{path}: {where}" if where else path
         super().__init__(f"{location}: {problem}")
+
+
+class TransportsError(PolicyError):
+    """A transports file cannot be used; names the file and the key (``email.security``)."""
 
 
 class EventError(PxrError):

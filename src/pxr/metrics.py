@@ -30,11 +30,14 @@ from pxr.model import Breach, Reason
 __all__ = [
     "ChannelStats",
     "Comparison",
+    "Deliveries",
     "FirstContact",
     "FollowUps",
     "Metrics",
     "OutcomeRate",
     "compute_metrics",
+    "delivered_first_contacts",
+    "deliveries",
     "difference_interval",
     "first_contacts",
     "format_metrics",
@@ -329,6 +332,76 @@ def first_contacts(
         )
         for b in breaches
     ]
+
+
+def delivered_first_contacts(
+    breaches: Sequence[Breach],
+    outbox: Sequence[OutboxEntry],
+    attempts: Sequence[DeliveryAttempt],
+    complaint_events: Sequence[tuple[str, str, dt.datetime]],
+) -> list[FirstContact]:
+    """Like :func:`first_contacts`, but a message counts from the time a provider
+    accepted it (its ``sent`` attempt), and a message never sent does not count."""
+    accepted: dict[int, dt.datetime] = {}
+    for attempt in attempts:
+        if attempt.status == "sent" and (
+            attempt.entry_id not in accepted or attempt.at < accepted[attempt.entry_id]
+        ):
+            accepted[attempt.entry_id] = attempt.at
+    messages = _earliest(
+        ((e.customer, e.subject), accepted[e.id])
+        for e in outbox
+        if e.id is not None and e.id in accepted
+    )
+    complaints = _earliest(((c, s), at) for c, s, at in complaint_events)
+    return [
+        FirstContact(
+            b.opened_at,
+            messages.get((b.customer, b.subject)),
+            complaints.get((b.customer, b.subject)),
+        )
+        for b in breaches
+    ]
+
+
+@attrs.frozen
+class Deliveries:
+    """Where one channel's messages are now, and how its attempts ended.
+
+    Messages (by the channel they are on now): ``sent``, ``waiting`` (pending
+    or being sent, retries included), ``dead``, and ``other`` (any other
+    status). Attempts: ``failed`` (transient), ``refused`` (permanent) and
+    ``uncertain`` (the answer was lost after sending).
+    """
+
+    sent: int = 0
+    waiting: int = 0
+    dead: int = 0
+    other: int = 0
+    failed: int = 0
+    refused: int = 0
+    uncertain: int = 0
+
+    @property
+    def messages(self) -> int:
+        """Every message on this channel, whatever its status."""
+        return self.sent + self.waiting + self.dead + self.other
+
+
+def deliveries(
+    outbox: Iterable[OutboxEntry], attempts: Iterable[DeliveryAttempt]
+) -> dict[str, Deliveries]:
+    """Per channel: messages by status and attempts by outcome (see :class:`Deliveries`)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in outbox:
+        status = entry.status
+        kind = {"pending": "waiting", "sending": "waiting"}.get(status, status)
+        counts[entry.channel][kind if kind in ("sent", "waiting", "dead") else "other"] += 1
+    outcome = {"transient": "failed", "permanent": "refused", "uncertain": "uncertain"}
+    for attempt in attempts:
+        if attempt.status in outcome:
+            counts[attempt.channel][outcome[attempt.status]] += 1
+    return {name: Deliveries(**tally) for name, tally in sorted(counts.items())}
 
 
 def _channels(

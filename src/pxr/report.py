@@ -2,26 +2,46 @@
 
 No network, no CDN, no script: the charts are inline SVG drawn here, the
 styles inline CSS. Every value from the ledger is escaped.
+
+Read at a glance: the header says which period and which policy; every bar
+carries its value; weekly charts share one continuous axis (a week with
+nothing shows as zero); "were we first" and "how fast" count only messages a
+provider accepted, so a ledger where nothing was sent says so instead of
+claiming a first contact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import math
+import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from pxr.journey import journey
 from pxr.ledger import Ledger
-from pxr.metrics import Metrics, compute_metrics, weekly
+from pxr.metrics import (
+    Deliveries,
+    FirstContact,
+    Metrics,
+    compute_metrics,
+    delivered_first_contacts,
+    deliveries,
+    weekly,
+)
 from pxr.policy import Policy
 
-__all__ = ["bar_chart", "line_chart", "render_report"]
+__all__ = ["bar_chart", "line_chart", "render_report", "week_range"]
 
 _CSS = """
-body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1f2933; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; }
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
+  padding: 0 1rem; color: #1f2933; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; }
+.meta { color: #52606d; margin-top: 0; }
+svg.chart { width: 100%; height: auto; max-width: 72rem; }
+svg text.v { font-size: 11px; fill: #102a43; }
 .cards { display: flex; flex-wrap: wrap; gap: 1rem; }
 .card { border: 1px solid #d9e2ec; border-radius: 8px; padding: .8rem 1.1rem; min-width: 11rem; }
 .card b { display: block; font-size: 1.5rem; }
@@ -48,7 +68,7 @@ def bar_chart(
     colour_by_label: bool = False,
 ) -> str:
     """A grouped bar chart as inline SVG (one colour per series, or per label)."""
-    width, height, left, bottom = 640, 260, 48, 60
+    width, height, left, bottom = 960, 280, 56, 60
     top = max((max(values, default=0) for _, values in series), default=0) or 1
     group = (width - left - 10) / max(len(labels), 1)
     bar = group * 0.7 / max(len(series), 1)
@@ -56,9 +76,12 @@ def bar_chart(
         f'<svg role="img" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" class="chart">',
         _axis(left, width, height - bottom),
-        f'<text x="4" y="14">{_e(_fmt(top))}{_e(unit)}</text>',
+        f'<text x="4" y="14">{_e(unit.strip())}</text>',
     ]
     colours = [_BLUE, _GREY, "#f0b429", "#3ebd93"]
+    every = _label_step(len(labels))
+    # Narrow bars get smaller value labels, so that neighbours do not overlap.
+    small = ' style="font-size:9px"' if bar < 26 else ""
     for i, label in enumerate(labels):
         x0 = left + i * group + group * 0.15
         for j, (name, values) in enumerate(series):
@@ -69,11 +92,16 @@ def bar_chart(
                 f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{bar * 0.92:.1f}" '
                 f'height="{h:.1f}" fill="{colours[(i if colour_by_label else j) % len(colours)]}">'
                 f"<title>{_e(name)} {_e(label)}: {_e(_fmt(value))}{_e(unit)}</title></rect>"
+                f'<text class="v" x="{x + bar * 0.46:.1f}" y="{height - bottom - h - 4:.1f}" '
+                f'text-anchor="middle"{small}>{_e(_fmt(value))}</text>'
             )
-        parts.append(
-            f'<text x="{left + i * group + group / 2:.1f}" y="{height - bottom + 16}" '
-            f'text-anchor="middle">{_e(label[:18])}</text>'
-        )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{left + i * group + group / 2:.1f}" y="{height - bottom + 16}" '
+                f'text-anchor="middle">{_e(label[:18])}</text>'
+            )
+    if not labels:
+        parts.append(f'<text x="{left + 10}" y="{height / 2:.0f}">nothing to show yet</text>')
     for j, (name, _) in enumerate(series if len(series) > 1 else ()):
         parts.append(
             f'<rect x="{left + j * 130}" y="{height - 22}" width="10" height="10" '
@@ -85,32 +113,52 @@ def bar_chart(
 
 
 def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None]) -> str:
-    """A line chart of shares (0–100 %) as inline SVG; gaps where a value is None."""
-    width, height, left, bottom = 640, 220, 48, 40
-    step = (width - left - 20) / max(len(labels) - 1, 1)
-    points = [
-        (left + i * step, height - bottom - (height - bottom - 20) * v)
-        for i, v in enumerate(values)
-        if v is not None
-    ]
-    path = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(points))
+    """A line chart of shares (0–100 %) as inline SVG, each point labelled;
+    the line breaks where a value is None (a week with nothing to count)."""
+    width, height, left, bottom = 960, 240, 56, 40
+    step = (width - left - 30) / max(len(labels) - 1, 1)
+    points: list[tuple[int, float, float, float]] = []
+    path_parts: list[str] = []
+    previous: float | None = None
+    for i, v in enumerate(values):
+        if v is None:
+            previous = None
+            continue
+        x, y = left + i * step, height - bottom - (height - bottom - 30) * v
+        path_parts.append(f"{'M' if previous is None else 'L'}{x:.1f},{y:.1f}")
+        points.append((i, x, y, v))
+        previous = v
+    path = " ".join(path_parts)
     parts = [
         f'<svg role="img" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" class="chart">',
         _axis(left, width, height - bottom),
-        '<text x="4" y="24">100%</text>',
+        '<text x="4" y="34">100%</text>',
         f'<text x="4" y="{height - bottom}">0%</text>',
         f'<path d="{path}" fill="none" stroke="{_BLUE}" stroke-width="2.5"/>',
     ]
-    for x, y in points:
+    every = _label_step(len(labels))
+    for i, x, y, v in points:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{_BLUE}"/>')
+        if i % every == 0:
+            parts.append(
+                f'<text class="v" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{v:.0%}</text>'
+            )
+    if not points:
+        parts.append(f'<text x="{left + 10}" y="{height / 2:.0f}">nothing to show yet</text>')
     for i, label in enumerate(labels):
-        parts.append(
-            f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
-            f"{_e(label)}</text>"
-        )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
+                f"{_e(label)}</text>"
+            )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label_step(count: int) -> int:
+    """Show every n-th axis label so that at most 16 are drawn (they would overlap)."""
+    return max(1, math.ceil(count / 16))
 
 
 def _axis(left: int, right: int, y: int) -> str:
@@ -128,7 +176,9 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 _BUCKETS = (
@@ -141,23 +191,77 @@ _BUCKETS = (
 )
 
 
-def _first_contact_by_week(m: Metrics) -> tuple[list[str], list[float | None]]:
-    weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
-    for contact in m.first_contacts:
-        if not contact.counted:
-            continue
-        day = contact.opened_at.date()
-        week = weeks[day - dt.timedelta(days=day.weekday())]
-        week[0] += contact.we_were_first
-        week[1] += 1
-    ordered = sorted(weeks.items())
-    return [f"{w:%d %b}" for w, _ in ordered], [f / t if t else None for _, (f, t) in ordered]
+def _monday(at: dt.datetime | dt.date) -> dt.date:
+    day = at.date() if isinstance(at, dt.datetime) else at
+    return day - dt.timedelta(days=day.weekday())
 
 
-def render_report(ledger: Ledger, policy: Policy | None = None, title: str = "pxr report") -> str:
-    """The whole report as an HTML string."""
+def week_range(first: dt.datetime | dt.date, last: dt.datetime | dt.date) -> list[dt.date]:
+    """Every Monday from ``first``'s week to ``last``'s, none skipped."""
+    start, end = _monday(first), _monday(last)
+    return [start + dt.timedelta(weeks=n) for n in range((end - start).days // 7 + 1)]
+
+
+def _first_contact_by_week(
+    contacts: Sequence[FirstContact], weeks: Sequence[dt.date]
+) -> list[float | None]:
+    tally: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    for contact in contacts:
+        if contact.counted:
+            week = tally[_monday(contact.opened_at)]
+            week[0] += contact.we_were_first
+            week[1] += 1
+    return [tally[w][0] / tally[w][1] if tally[w][1] else None for w in weeks]
+
+
+def _rate(contacts: Sequence[FirstContact]) -> float | None:
+    counted = [c for c in contacts if c.counted]
+    return sum(c.we_were_first for c in counted) / len(counted) if counted else None
+
+
+def _seconds_to_tell(contacts: Sequence[FirstContact]) -> list[float]:
+    return [
+        max(0.0, (c.message_at - c.opened_at).total_seconds())
+        for c in contacts
+        if c.message_at is not None
+    ]
+
+
+def render_report(
+    ledger: Ledger,
+    policy: Policy | None = None,
+    title: str = "pxr report",
+    *,
+    policy_name: str | None = None,
+    generated_at: dt.datetime | None = None,
+) -> str:
+    """The whole report as an HTML string.
+
+    ``policy_name`` (the policy file's name) is shown in the header;
+    ``generated_at`` defaults to now.
+    """
     m: Metrics = compute_metrics(ledger)
-    sections = [f"<h1>{_e(title)}</h1>", _cards(m)]
+    outbox = list(ledger.outbox())
+    attempts = ledger.attempts()
+    breaches = list(ledger.breaches())
+    compensations = list(ledger.compensations())
+    contacts = delivered_first_contacts(breaches, outbox, attempts, ledger.events("complaint"))
+    by_channel = deliveries(outbox, attempts)
+    moments = [
+        *(b.opened_at for b in breaches),
+        *(r.created_at for r in compensations),
+        *(e.created_at for e in outbox),
+        *(a.at for a in attempts),
+    ]
+    weeks = week_range(min(moments), max(moments)) if moments else []
+    week_labels = [f"{w:%d %b}" for w in weeks]
+
+    sections = [
+        f"<h1>{_e(title)}</h1>",
+        _header(moments, policy_name, generated_at),
+        _cards(m, contacts, by_channel),
+        _deliveries(by_channel),
+    ]
 
     if policy is not None:
         rows = journey(policy, ledger)
@@ -170,41 +274,52 @@ def render_report(ledger: Ledger, policy: Policy | None = None, title: str = "px
     sections.append("<h2>Where experiences break: breaches per journey stage</h2>")
     sections.append(bar_chart("Breaches per journey stage", labels, [("breaches", counts)]))
 
+    seconds = sorted(_seconds_to_tell(contacts))
     buckets = [0.0] * len(_BUCKETS)
-    for seconds in m.seconds_to_first_message:
-        index = next(i for i, (limit, _) in enumerate(_BUCKETS) if seconds < limit)
+    for value in seconds:
+        index = next(i for i, (limit, _) in enumerate(_BUCKETS) if value < limit)
         buckets[index] += 1
-    median, p90 = m.time_to_first_message()
-    sections.append("<h2>How fast we told them: time from breach to first message</h2>")
+    sections.append("<h2>How fast we told them: time from breach to first message sent</h2>")
+    if seconds:
+        p90 = seconds[min(len(seconds) - 1, math.ceil(0.9 * len(seconds)) - 1)]
+        sections.append(
+            f'<p class="note">Median {_e(_duration(statistics.median(seconds)))}, 90th'
+            f" percentile {_e(_duration(p90))}, counted to the time a provider accepted the"
+            " message. Quiet hours move messages to the morning.</p>"
+        )
+    else:
+        sections.append(f'<p class="note">{_NOTHING_SENT}</p>')
     sections.append(
-        f'<p class="note">Median {_e(_duration(median))}, 90th percentile {_e(_duration(p90))}.'
-        " Quiet hours move messages to the morning.</p>"
-    )
-    sections.append(
-        bar_chart("Time to first message", [b for _, b in _BUCKETS], [("messages", buckets)])
+        bar_chart("Time to first message sent", [b for _, b in _BUCKETS], [("messages", buckets)])
     )
 
-    weeks, rates = _first_contact_by_week(m)
     sections.append("<h2>Were we first? First-contact rate per week</h2>")
     sections.append(
-        '<p class="note">Breaches where our message went out before any complaint, over breaches'
-        " that had a message or a complaint.</p>"
+        '<p class="note">Breaches where a message we sent reached the provider before any'
+        " complaint, over breaches that had a sent message or a complaint. No point: nothing to"
+        " count that week.</p>"
     )
-    sections.append(line_chart("First-contact rate per week", weeks, rates))
+    sections.append(
+        line_chart(
+            "First-contact rate per week", week_labels, _first_contact_by_week(contacts, weeks)
+        )
+    )
 
     sections.append("<h2>What it cost: compensation per week</h2>")
     by_currency: dict[str, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
-    for record in ledger.compensations():
+    for record in compensations:
         amount = record.compensation.amount
         if amount is not None:
             by_currency[amount.currency].append((record.created_at, amount.amount))
+    if not by_currency:
+        sections.append('<p class="note">No compensation with an amount yet.</p>')
     for currency, points in sorted(by_currency.items()):
-        totals = weekly(points)
+        totals = dict(weekly(points))
         sections.append(
             bar_chart(
                 f"Compensation per week in {currency}",
-                [f"{w:%d %b}" for w, _ in totals],
-                [(currency, [float(a) for _, a in totals])],
+                week_labels,
+                [(currency, [float(totals.get(w, 0)) for w in weeks])],
                 f" {currency}",
             )
         )
@@ -218,23 +333,81 @@ def render_report(ledger: Ledger, policy: Policy | None = None, title: str = "px
     )
 
 
-def _cards(m: Metrics) -> str:
-    rate = m.first_contact_rate
-    median, _ = m.time_to_first_message()
+_NOTHING_SENT = (
+    "No message has been sent yet: messages wait in the outbox until"
+    " <code>pxr dispatch</code> sends them."
+)
+
+
+def _header(
+    moments: Sequence[dt.datetime], policy_name: str | None, generated_at: dt.datetime | None
+) -> str:
+    period = f"{min(moments):%d %b %Y} – {max(moments):%d %b %Y}" if moments else "no activity yet"
+    generated = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return (
+        f'<p class="meta">Period: <b>{_e(period)}</b> · Policy: <b>{_e(policy_name or "not given")}'
+        f"</b> · Generated {_e(f'{generated:%Y-%m-%d %H:%M}')} UTC</p>"
+    )
+
+
+def _cards(
+    m: Metrics, contacts: Sequence[FirstContact], by_channel: Mapping[str, Deliveries]
+) -> str:
+    sent = sum(d.sent for d in by_channel.values())
+    queued = sum(d.messages for d in by_channel.values())
+    rate = _rate(contacts)
+    seconds = _seconds_to_tell(contacts)
     cards = [
         ("breaches", str(sum(m.breaches.values()))),
-        ("we were first", f"{rate:.0%}" if rate is not None else "–"),
-        ("median time to tell them", _duration(median)),
-        ("messages queued", str(sum(c.queued for c in m.channels.values()))),
+        ("messages sent", f"{sent} of {queued}"),
+        ("we were first", f"{rate:.0%}" if rate is not None and sent else "–"),
+        ("median time to tell them", _duration(statistics.median(seconds)) if seconds else "–"),
         ("SMS segments sent", str(sum(c.segments for c in m.channels.values()))),
     ]
-    return (
+    out = (
         '<div class="cards">'
         + "".join(
             f'<div class="card">{_e(label)}<b>{_e(value)}</b></div>' for label, value in cards
         )
         + "</div>"
     )
+    if not sent:
+        out += f'<p class="note">{_NOTHING_SENT} "We were first" counts sent messages only.</p>'
+    return out
+
+
+def _deliveries(by_channel: Mapping[str, Deliveries]) -> str:
+    out = ["<h2>Did the messages go out? Deliveries per channel</h2>"]
+    if not by_channel:
+        out.append('<p class="note">No message was queued.</p>')
+        return "".join(out)
+    names = list(by_channel)
+    out.append(
+        bar_chart(
+            "Messages per channel by status",
+            names,
+            [
+                ("sent", [float(by_channel[n].sent) for n in names]),
+                ("waiting", [float(by_channel[n].waiting) for n in names]),
+                ("dead", [float(by_channel[n].dead) for n in names]),
+            ],
+        )
+    )
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td class=n>{d.messages}</td><td class=n>{d.sent}</td>"
+        f"<td class=n>{d.waiting}</td><td class=n>{d.dead}</td><td class=n>{d.other}</td>"
+        f"<td class=n>{d.failed}</td><td class=n>{d.refused}</td><td class=n>{d.uncertain}</td>"
+        "</tr>"
+        for name, d in by_channel.items()
+    )
+    out.append(
+        "<table><tr><th>channel</th><th>messages</th><th>sent</th><th>waiting</th><th>dead</th>"
+        "<th>other</th><th>failed attempts</th><th>refused</th><th>uncertain</th></tr>"
+        f"{rows}</table>"
+        '<p class="note">Messages by where they are now (waiting includes retries); attempts that'
+        " failed for now, were refused for good, or went out with their answer lost.</p>"
+    )
+    return "".join(out)
 
 
 def _cost_table(m: Metrics) -> str:

@@ -17,6 +17,12 @@ password_env = "SMTP_PASSWORD"
 
 Each table is named after a channel; ``transport`` names a notifier
 registered through the ``register_notifiers`` hook.
+
+:func:`check_transports` (``pxr check --transports FILE``) validates a file
+without sending anything: every table, every key, and that every secret's
+environment variable is set. The notifiers :func:`load_transports` returns
+hold connections open between sends: close them at the end of a dispatch run
+with :func:`~pxr.channels.close_notifiers`.
 """
 
 from __future__ import annotations
@@ -25,22 +31,26 @@ import os
 import tomllib
 from pathlib import Path
 
-from pxr.channels import Notifier
-from pxr.errors import PolicyError, ValidationError
+from pxr.channels import Notifier, close_notifiers
+from pxr.errors import TransportsError, ValidationError
 from pxr.registry import Registry, lookup
 
-__all__ = ["load_transports"]
+__all__ = ["check_transports", "close_notifiers", "load_transports"]
 
 
 def load_transports(path: str | os.PathLike[str], registry: Registry) -> dict[str, Notifier]:
-    """Notifiers by channel name. Raises :class:`~pxr.errors.PolicyError` naming file and key."""
+    """Notifiers by channel name.
+
+    Raises :class:`~pxr.errors.TransportsError` (a
+    :class:`~pxr.errors.PolicyError`) naming the file and the key.
+    """
     name = os.fspath(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise PolicyError(name, "", f"cannot read: {error.strerror}") from None
+        raise TransportsError(name, "", f"cannot read: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise PolicyError(name, "", f"not valid TOML: {error}") from None
+        raise TransportsError(name, "", f"not valid TOML: {error}") from None
     notifiers: dict[str, Notifier] = {}
     try:
         for channel, settings in data.items():
@@ -53,5 +63,19 @@ def load_transports(path: str | os.PathLike[str], registry: Registry) -> dict[st
             notifier = factory(settings)
             notifiers[channel] = notifier
     except ValidationError as error:
-        raise PolicyError(name, error.where, error.problem) from None
+        close_notifiers(notifiers.values())
+        raise TransportsError(name, error.where, error.problem) from None
     return notifiers
+
+
+def check_transports(path: str | os.PathLike[str], registry: Registry) -> dict[str, str]:
+    """Validate a transports file: ``{channel: transport}`` if every table can be used.
+
+    Builds each notifier as a dispatcher would (settings, secrets from the
+    environment, SMTP security), opens no connection and sends nothing.
+    Raises :class:`~pxr.errors.TransportsError` naming the file and the key.
+    """
+    notifiers = load_transports(path, registry)
+    close_notifiers(notifiers.values())
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return {channel: str(data[channel]["transport"]) for channel in notifiers}

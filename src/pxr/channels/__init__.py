@@ -4,13 +4,27 @@ A *channel* knows which of a customer's contact points it uses and how a
 message must be shaped for it (an SMS counts its segments). A *notifier*
 actually sends. The engine needs only channels to decide and queue; a
 dispatcher needs notifiers to send.
+
+A send has four outcomes (:class:`DeliveryStatus`): *sent*; *transient*
+(failed, and the request surely did not take effect: try again);
+*permanent* (refused: this address will not work); and *uncertain* (the
+request went out but its answer was lost — a timeout or a reset after
+sending — so the provider may or may not have accepted it). A message that
+cannot be sent at all, whatever the provider, raises
+:class:`MessageUnsendable`: the dispatcher fails that message alone.
+
+pxr's own notifiers hold connections open between sends (one SMTP session
+per server, HTTP keep-alive), so a dispatcher run uses them as context
+managers, or calls :func:`close_notifiers` at its end.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+import inspect
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -20,10 +34,14 @@ from pxr.model import Customer, Message
 __all__ = [
     "AddressRefused",
     "Channel",
+    "Closing",
     "DeliveryResult",
     "DeliveryStatus",
+    "MessageUnsendable",
     "Notifier",
     "NotifierFactory",
+    "close_notifiers",
+    "send",
 ]
 
 
@@ -37,6 +55,19 @@ class AddressRefused(PxrError):
         self.channel = channel
         self.reason = reason
         super().__init__(f"{channel}: {reason}")
+
+
+class MessageUnsendable(PxrError):
+    """This message cannot be sent by any provider (a CR or LF in an address,
+    an address the transport cannot encode): fail it alone, do not retry.
+
+    ``reason`` names the field and the problem, never the value.
+    """
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel}: cannot send this message: {reason}")
 
 
 @runtime_checkable
@@ -69,6 +100,7 @@ class DeliveryStatus(enum.Enum):
     SENT = "sent"
     TRANSIENT = "transient"  # try again later
     PERMANENT = "permanent"  # this address will not work: try the next channel
+    UNCERTAIN = "uncertain"  # the request went out, its answer was lost: it may have been sent
 
 
 @attrs.frozen
@@ -94,6 +126,14 @@ class DeliveryResult:
         """This address will not work: try the customer's next channel."""
         return cls(DeliveryStatus.PERMANENT, detail=detail)
 
+    @classmethod
+    def uncertain(cls, detail: str) -> DeliveryResult:
+        """The request went out and no answer came back: it may have been sent.
+
+        Sending again may deliver twice; the policy decides whether to.
+        """
+        return cls(DeliveryStatus.UNCERTAIN, detail=detail)
+
 
 @runtime_checkable
 class Notifier(Protocol):
@@ -103,8 +143,61 @@ class Notifier(Protocol):
     def channel(self) -> str: ...
 
     def send(self, message: Message) -> DeliveryResult:
-        """Send ``message``; never raise for a delivery failure, report it."""
+        """Send ``message``; never raise for a delivery failure, report it.
+
+        A notifier may also take a keyword ``key`` (the message's stable
+        key, the same on every attempt) to pass to the provider as an
+        idempotency key; call notifiers through :func:`send` to pass it
+        only to those that take it. Raises :class:`MessageUnsendable` for a
+        message no provider could take.
+        """
         ...
+
+
+def _takes_key(notifier: Notifier) -> bool:
+    try:
+        parameters = inspect.signature(notifier.send).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+    return "key" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def send(notifier: Notifier, message: Message, key: str | None = None) -> DeliveryResult:
+    """``notifier.send(message)``, with ``key=key`` when the notifier takes a key."""
+    if key is not None and _takes_key(notifier):
+        result: DeliveryResult = notifier.send(message, key=key)  # type: ignore[call-arg]
+        return result
+    return notifier.send(message)
+
+
+class Closing:
+    """Makes a class with a ``close()`` method a context manager."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        """Release connections; the object may still be used (it reconnects)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def close_notifiers(notifiers: Iterable[Notifier]) -> None:
+    """Close every notifier that has a ``close()``; plugins' notifiers may not."""
+    for notifier in notifiers:
+        close = getattr(notifier, "close", None)
+        if callable(close):
+            close()
 
 
 #: Builds a notifier from its table in a transports file; raises

@@ -7,6 +7,11 @@ so the default is ``MESSAGE_TAG`` with ``POST_PURCHASE_UPDATE`` (a shop);
 an airline sets ``tag = "CONFIRMED_EVENT_UPDATE"``, an account-level notice
 ``ACCOUNT_UPDATE``. Tags may not carry promotional content: keep vouchers
 framed as compensation, not offers.
+
+The page token travels in the URL's query, as the Send API documents, so
+URLs are only ever logged masked. The Send API takes no idempotency key. One
+HTTP connection is kept alive between sends until
+:meth:`MessengerSendApi.close`.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from typing import Any
 
 import attrs
 
-from pxr.channels import DeliveryResult
+from pxr.channels import Closing, DeliveryResult
 from pxr.channels import _settings as s
-from pxr.channels._http import post
+from pxr.channels._http import HttpClient
 from pxr.errors import ValidationError
 from pxr.model import Message
 
@@ -43,8 +48,12 @@ _TRANSIENT_CODES = {1, 2, 4, 17, 32, 613}  # temporary issues and rate limits
 
 
 @attrs.frozen
-class MessengerSendApi:
-    """A Messenger transport for one Facebook page. The token never appears in a repr."""
+class MessengerSendApi(Closing):
+    """A Messenger transport for one Facebook page. The token never appears in a repr.
+
+    Keeps its HTTP connection alive between sends: close it at the end of a
+    dispatch run (``close()`` or ``with``).
+    """
 
     page_id: str
     access_token: str = attrs.field(repr=False)
@@ -54,6 +63,15 @@ class MessengerSendApi:
     version: str = "v25.0"
     timeout: float = 10.0
     channel: str = "messenger"
+    http: HttpClient = attrs.field(init=False, repr=False, eq=False)
+
+    @http.default
+    def _http(self) -> HttpClient:
+        return HttpClient(self.timeout)
+
+    def close(self) -> None:
+        """Close the kept-alive connection."""
+        self.http.close()
 
     def __attrs_post_init__(self) -> None:
         if self.messaging_type not in _TYPES:
@@ -62,7 +80,8 @@ class MessengerSendApi:
             raise ValidationError("messenger.tag", f"expected one of {sorted(TAGS)}")
 
     def send(self, message: Message) -> DeliveryResult:
-        """Post the message; map the Graph API's error to transient or permanent."""
+        """Post the message; map the Graph API's error to transient or permanent; a lost
+        answer is uncertain."""
         body: dict[str, Any] = {
             "recipient": {"id": message.to},
             "messaging_type": self.messaging_type,
@@ -71,16 +90,17 @@ class MessengerSendApi:
         if self.messaging_type == "MESSAGE_TAG":
             body["tag"] = self.tag
         query = urllib.parse.urlencode({"access_token": self.access_token})
-        reply = post(
+        reply = self.http.post(
             f"{self.base_url.rstrip('/')}/{self.version}/{urllib.parse.quote(self.page_id)}"
             f"/messages?{query}",
             json.dumps(body).encode(),
             {"Content-Type": "application/json"},
-            self.timeout,
         )
         if 200 <= reply.status < 300:
             mid = reply.body.get("message_id")
             return DeliveryResult.sent(str(mid) if mid else None)
+        if reply.uncertain:
+            return DeliveryResult.uncertain(reply.problem or f"Messenger HTTP {reply.status}")
         error = reply.body.get("error")
         error = error if isinstance(error, dict) else {}
         code, subcode = error.get("code"), error.get("error_subcode")

@@ -3,7 +3,10 @@
 ``POST {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json``,
 form-encoded, HTTP Basic auth, ``To`` in E.164 and ``From`` or
 ``MessagingServiceSid``. Error bodies (``{"code": 21211, …}``) are mapped to
-permanent (this number will not work: try the next channel) or transient.
+permanent (this number will not work: try the next channel) or transient;
+a request whose answer was lost is uncertain. Twilio's Messages API takes
+no idempotency key, so a message's key is not sent. One HTTP connection is
+kept alive between sends until :meth:`TwilioSms.close`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from typing import Any
 
 import attrs
 
-from pxr.channels import DeliveryResult
+from pxr.channels import Closing, DeliveryResult
 from pxr.channels import _settings as s
-from pxr.channels._http import post
+from pxr.channels._http import HttpClient
 from pxr.errors import ValidationError
 from pxr.model import Message
 
@@ -38,8 +41,12 @@ PERMANENT_CODES = frozenset(
 
 
 @attrs.frozen
-class TwilioSms:
-    """A Twilio (or compatible) SMS transport. The token never appears in a repr."""
+class TwilioSms(Closing):
+    """A Twilio (or compatible) SMS transport. The token never appears in a repr.
+
+    Keeps its HTTP connection alive between sends: close it at the end of a
+    dispatch run (``close()`` or ``with``).
+    """
 
     account_sid: str
     auth_token: str = attrs.field(repr=False)
@@ -49,13 +56,22 @@ class TwilioSms:
     status_callback: str | None = None
     timeout: float = 10.0
     channel: str = "sms"
+    http: HttpClient = attrs.field(init=False, repr=False, eq=False)
+
+    @http.default
+    def _http(self) -> HttpClient:
+        return HttpClient(self.timeout)
+
+    def close(self) -> None:
+        """Close the kept-alive connection."""
+        self.http.close()
 
     def __attrs_post_init__(self) -> None:
         if (self.sender is None) == (self.messaging_service_sid is None):
             raise ValidationError("sms", "give exactly one of 'from' or 'messaging_service_sid'")
 
     def send(self, message: Message) -> DeliveryResult:
-        """Post the message; map Twilio's answer to sent, transient or permanent."""
+        """Post the message; map Twilio's answer to sent, transient, permanent or uncertain."""
         form = {"To": message.to, "Body": message.text}
         if self.sender is not None:
             form["From"] = self.sender
@@ -64,7 +80,7 @@ class TwilioSms:
         if self.status_callback is not None:
             form["StatusCallback"] = self.status_callback
         token = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        reply = post(
+        reply = self.http.post(
             f"{self.base_url.rstrip('/')}/2010-04-01/Accounts/"
             f"{urllib.parse.quote(self.account_sid)}/Messages.json",
             urllib.parse.urlencode(form).encode(),
@@ -73,11 +89,12 @@ class TwilioSms:
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json",
             },
-            self.timeout,
         )
         if 200 <= reply.status < 300:
             sid = reply.body.get("sid")
             return DeliveryResult.sent(str(sid) if sid else None)
+        if reply.uncertain:
+            return DeliveryResult.uncertain(reply.problem or f"Twilio HTTP {reply.status}")
         if reply.transient:
             return DeliveryResult.transient(reply.problem or f"Twilio HTTP {reply.status}")
         code = reply.body.get("code")
