@@ -15,11 +15,12 @@ import attrs
 import pytest
 
 from pxr import Customer, MemoryLedger, Recovery, Signal, SQLiteLedger
-from pxr.channels import DeliveryStatus, Notifier
+from pxr.channels import DeliveryResult, DeliveryStatus, MessageUnsendable, Notifier
 from pxr.channels.sms import TwilioSms
 from pxr.dispatch import LEASE, Dispatcher, DispatchReport, backoff
 from pxr.i18n import translator
 from pxr.ledger import Ledger
+from pxr.model import Message
 from pxr.plugins import get_plugins
 from pxr.policy import Delivery
 from pxr.rendering import Renderer
@@ -348,3 +349,93 @@ def test_a_grouped_sms_says_its_closing_once(language: str, variant: str, tmp_pa
         assert f"{subject} " in grouped.text or f"{subject}:" in grouped.text
     if variant == "transliterated":
         assert grouped.encoding == "GSM-7"
+
+
+class Raising:
+    """A transport with a bug: it raises instead of reporting."""
+
+    channel = "sms"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.closed = 0
+
+    def send(self, message: Message) -> DeliveryResult:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a bug in a plugin")
+        return DeliveryResult.sent("ok")
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_transport_that_raises_fails_its_own_message_and_the_run_goes_on(
+    ledger: Ledger,
+) -> None:
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A", when=at(2, 10)))
+    recovery.observe(late("B", when=at(2, 12)))  # its own message: not grouped with A
+    broken = Raising()
+    report = dispatcher(ledger, broken).run(at(3))
+    assert (report.sent, report.retried) == (1, 1)
+    first, second = ledger.outbox()
+    assert (first.status, second.status) == ("pending", "sent")
+    assert first.last_error == "the sms transport raised RuntimeError"
+    assert broken.closed == 1, "transports are closed at the end of each run"
+
+
+def test_a_message_no_provider_can_take_fails_alone(ledger: Ledger) -> None:
+    class Picky:
+        channel = "sms"
+
+        def send(self, message: Message) -> DeliveryResult:
+            if "A" in message.text:
+                raise MessageUnsendable("sms", "to: not a single address")
+            return DeliveryResult.sent("ok")
+
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A", when=at(2, 10)))
+    recovery.observe(late("B", when=at(2, 12)))
+    report = dispatcher(ledger, Picky()).run(at(3))
+    assert (report.sent, report.rerouted) == (1, 1)
+    moved, sent = ledger.outbox()
+    assert (moved.channel, sent.status) == ("email", "sent")
+    assert moved.last_error == "cannot be sent: to: not a single address"
+
+
+@pytest.mark.parametrize("resend", [False, True])
+def test_an_uncertain_send_is_resent_only_where_the_policy_says(
+    ledger: Ledger, resend: bool
+) -> None:
+    """At most once by default: the request may have reached the customer."""
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A"))
+    lost = RecordingNotifier("sms", [DeliveryResult.uncertain("timed out after sending")])
+    settings: dict[str, object] = {"resend_uncertain": frozenset({"sms"})} if resend else {}
+    report = dispatcher(ledger, lost, **settings).run(at(3))
+    (entry,) = ledger.outbox()
+    if resend:
+        assert (report.retried, entry.status) == (1, "pending")
+        assert dispatcher(ledger, lost, **settings).run(at(4)).sent == 1
+    else:
+        assert (report.uncertain, entry.status) == (1, "uncertain")
+        assert dispatcher(ledger, lost).run(at(4)) == DispatchReport()
+    assert ledger.attempts()[0].status == "uncertain"
+
+
+def test_the_message_key_reaches_a_transport_that_takes_one(ledger: Ledger) -> None:
+    keys: list[str | None] = []
+
+    class Keyed:
+        channel = "sms"
+
+        def send(self, message: Message, key: str | None = None) -> DeliveryResult:
+            keys.append(key)
+            return DeliveryResult.sent("ok")
+
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A"))
+    dispatcher(ledger, Keyed()).run(at(3))
+    (entry,) = ledger.outbox()
+    assert keys == [entry.key]

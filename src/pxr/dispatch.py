@@ -8,7 +8,10 @@ mid-send is taken up again when its lease runs out.
 
 Failures: a transient one is retried with exponential backoff and jitter
 until ``max_attempts``, then dead-lettered; a permanent one (the address
-will not work) moves the message to the customer's next channel. A
+will not work) moves the message to the customer's next channel. An
+uncertain one (the request went out, the answer was lost) is resent only on
+the channels the policy names in ``resend_uncertain`` (at least once);
+elsewhere the message ends ``uncertain`` (at most once). A
 transport that raises fails its own message as a transient failure; the run
 goes on with the others.
 
@@ -26,7 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from pxr.channels import DeliveryResult, DeliveryStatus, Notifier
+from pxr.channels import (
+    DeliveryResult,
+    DeliveryStatus,
+    MessageUnsendable,
+    Notifier,
+    close_notifiers,
+    send,
+)
 from pxr.customers import CustomerDirectory
 from pxr.ledger import DeliveryAttempt, OutboxEntry, OutboxStatus, OutboxStore
 from pxr.model import Customer, Message
@@ -59,6 +69,7 @@ class DispatchReport:
     dead: int = 0
     skipped: int = 0
     cancelled: int = 0
+    uncertain: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -96,13 +107,20 @@ class Dispatcher:
         self._rng = rng
 
     def run(self, now: dt.datetime, *, limit: int = 500) -> DispatchReport:
-        """Send everything due by ``now`` (at most ``limit`` entries)."""
+        """Send everything due by ``now`` (at most ``limit`` entries).
+
+        Transports are closed at the end of the run (an SMTP session, kept-alive
+        HTTP connections), so each run opens at most one session per server.
+        """
         report = DispatchReport()
         # A channel without a transport waits: its messages stay pending, untouched,
         # until a dispatcher that can send them comes along.
-        due = self.ledger.due(now, limit, channels=set(self.notifiers))
-        for group in self._groups(due):
-            report += self._send_group(group, now)
+        try:
+            due = self.ledger.due(now, limit, channels=set(self.notifiers))
+            for group in self._groups(due):
+                report += self._send_group(group, now)
+        finally:
+            close_notifiers(self.notifiers.values())
         return report
 
     def _groups(self, due: Sequence[OutboxEntry]) -> list[list[OutboxEntry]]:
@@ -157,8 +175,13 @@ class Dispatcher:
             return DispatchReport(cancelled=len(claimed))
         message = amended
         notifier = self.notifiers[first.channel]  # due() returns only channels with a notifier
+        # The same key on every attempt, so a provider that takes an idempotency
+        # key (an e-mail's Message-ID) sees a resend as the same message.
+        key = "\x1e".join(sorted(e.key for e in entries))
         try:
-            result = notifier.send(message)
+            result = send(notifier, message, key=key)
+        except MessageUnsendable as unsendable:
+            result = DeliveryResult.permanent(f"cannot be sent: {unsendable.reason}")
         except Exception as error:  # noqa: BLE001 - one broken transport fails its own message
             result = DeliveryResult.transient(
                 f"the {first.channel} transport raised {type(error).__name__}"
@@ -206,7 +229,14 @@ class Dispatcher:
         if result.status is DeliveryStatus.SENT:
             self.ledger.settle(entry_id, attempt, OutboxStatus.SENT)
             return DispatchReport(sent=1)
-        if result.status is DeliveryStatus.TRANSIENT:
+        if result.status is DeliveryStatus.UNCERTAIN and (
+            entry.channel not in self.settings.resend_uncertain
+            or attempt.attempt >= self.settings.max_attempts
+        ):
+            # At most once: it may well have gone out; sending again could say it twice.
+            self.ledger.settle(entry_id, attempt, OutboxStatus.UNCERTAIN)
+            return DispatchReport(uncertain=1)
+        if result.status in (DeliveryStatus.TRANSIENT, DeliveryStatus.UNCERTAIN):
             if attempt.attempt >= self.settings.max_attempts:
                 self.ledger.settle(entry_id, attempt, OutboxStatus.DEAD)
                 return DispatchReport(dead=1)

@@ -79,6 +79,10 @@ class Delivery:
     max_attempts: int = 5
     retry_backoff: dt.timedelta = dt.timedelta(minutes=1)
     group_window: dt.timedelta = dt.timedelta(minutes=10)
+    #: Channels on which a send whose outcome is unknown (the request went out,
+    #: the answer was lost) is sent again: at least once. Elsewhere it is not
+    #: resent (at most once) and the message ends ``uncertain``.
+    resend_uncertain: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -262,7 +266,7 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
 
 def _delivery(table: Mapping[str, Any]) -> Delivery:
     where = "recovery.delivery"
-    _unknown(table, {"max_attempts", "retry_backoff", "group_window"}, where)
+    _unknown(table, {"max_attempts", "retry_backoff", "group_window", "resend_uncertain"}, where)
     defaults = Delivery()
     attempts = _expect(
         table.get("max_attempts", defaults.max_attempts),
@@ -277,7 +281,15 @@ def _delivery(table: Mapping[str, Any]) -> Delivery:
         if key in table:
             text = _expect(table[key], str, f"{where}.{key}", 'a duration such as "10m"')
             durations[key] = parse_duration(text, f"{where}.{key}")
-    return Delivery(max_attempts=attempts, **durations)
+    resend = _expect(
+        table.get("resend_uncertain", []),
+        list,
+        f"{where}.resend_uncertain",
+        'a list of channel names such as ["sms"]',
+    )
+    if not all(isinstance(name, str) for name in resend):
+        raise ValidationError(f"{where}.resend_uncertain", "expected channel names (strings)")
+    return Delivery(max_attempts=attempts, resend_uncertain=frozenset(resend), **durations)
 
 
 def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:

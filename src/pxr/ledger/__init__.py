@@ -79,6 +79,7 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"  #: claimed by a dispatcher, under a lease
     SENT = "sent"  #: a provider accepted it
     DEAD = "dead"  #: every channel failed
+    UNCERTAIN = "uncertain"  #: sent once, its answer lost, not resent (at most once)
     CANCELLED = "cancelled"  #: stopped before sending (``last_error`` says why)
     ERASED = "erased"  #: its customer was erased before it went out
 

@@ -539,7 +539,8 @@ class SQLLedger(LedgerBase):
             )
             self._execute(
                 "UPDATE outbox SET address = '', title = NULL, body = NULL, fallbacks = '[]',"
-                " status = CASE WHEN status IN ('sent', 'dead') THEN status ELSE 'erased' END,"
+                " status = CASE WHEN status IN ('sent', 'dead', 'uncertain', 'cancelled')"
+                " THEN status ELSE 'erased' END,"
                 " customer = ?, key = key || ? WHERE customer = ?",
                 (alias, "\x1f" + alias, customer),
             )

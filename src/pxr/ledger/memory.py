@@ -32,6 +32,11 @@ from pxr.model import Breach, Severity
 
 __all__ = ["MemoryLedger"]
 
+#: Statuses an erasure keeps: the message's story is over.
+_FINISHED = frozenset(
+    {OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.UNCERTAIN, OutboxStatus.CANCELLED}
+)
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -370,11 +375,7 @@ class MemoryLedger(LedgerBase):
         alias = new_pseudonym()
         for key, entry in list(self._outbox.items()):
             if entry.customer == customer:
-                status = (
-                    entry.status
-                    if entry.status in (OutboxStatus.SENT, OutboxStatus.DEAD)
-                    else OutboxStatus.ERASED
-                )
+                status = entry.status if entry.status in _FINISHED else OutboxStatus.ERASED
                 self._outbox[key] = attrs.evolve(
                     entry,
                     customer=alias,

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL,
     send_at    TEXT NOT NULL,
     status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
-               ('pending', 'sending', 'sent', 'dead', 'cancelled', 'erased')),
+               ('pending', 'sending', 'sent', 'dead', 'uncertain', 'cancelled', 'erased')),
     attempts   INTEGER NOT NULL DEFAULT 0,
     fallbacks  TEXT NOT NULL DEFAULT '[]',
     last_error TEXT,
@@ -127,7 +127,7 @@ MIGRATIONS: dict[int, str] = {
         timezone TEXT NOT NULL DEFAULT 'UTC', content TEXT, title TEXT, body TEXT,
         created_at TEXT NOT NULL, send_at TEXT NOT NULL,
         status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
-            ('pending', 'sending', 'sent', 'dead', 'cancelled', 'erased')),
+            ('pending', 'sending', 'sent', 'dead', 'uncertain', 'cancelled', 'erased')),
         attempts INTEGER NOT NULL DEFAULT 0, fallbacks TEXT NOT NULL DEFAULT '[]',
         last_error TEXT, claimed_until TEXT
     );
