@@ -188,7 +188,7 @@ def test_messages_close_together_go_out_as_one(ledger: Ledger) -> None:
     assert grouped.text.count("\n\n") == 3  # three parts and one closing
     for subject in ("A", "B", "C"):
         assert subject in grouped.text
-    closing = translator("pl_PL").gettext("No need to contact us.")  # the SMS form's closing
+    closing = translator("pl_PL").gettext("No need to do anything.")  # the SMS form's closing
     assert grouped.text.count(closing) == 1
     assert grouped.segments is not None
     assert grouped.segments > 1
