@@ -238,10 +238,11 @@ def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool)
             return t.gettext("Your EU 261 compensation of {amount} is on its way.")
         case "eu261", False:
             # NOTE: {amount}: a formatted amount with its currency ("250,00 €").
-            # Name the regulation as the official texts do in your language.
+            # Name the regulation as the official texts do in your language. The
+            # closing sentence says the customer need do nothing: do not repeat it.
             return t.gettext(
                 "Under EU Regulation 261/2004 you are entitled to {amount}."
-                " We'll pay it automatically, so there is no claim to file."
+                " We'll pay it to you automatically."
             )
         case "contact", True:
             # NOTE: SMS. {due}: a formatted date and time in the customer's time
