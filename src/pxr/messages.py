@@ -8,8 +8,10 @@ never ask for a survey.
 
 Each message comes in the form its channel needs:
 
-* ``short`` (SMS): one or two segments where the language allows — the
-  apology, what they get, and that they need do nothing;
+* ``short`` (SMS): the apology, what they get, and that they need do
+  nothing, written to a budget (one GSM-7 segment in English and Dutch; at
+  most two UCS-2 segments in Polish, Bulgarian and Romanian, one GSM-7
+  segment when transliterated; ``tests/test_copy.py`` checks it);
 * ``email``: a subject line, a greeting, the same news in full sentences;
 * ``chat`` (Messenger and most plugin channels): the full sentences, no
   subject line.
@@ -226,12 +228,14 @@ def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool)
             )
         case "gift", True:
             # NOTE: SMS. {item}: what the customer gets, a phrase in the nominative
-            # written in the policy ("free delivery on your next order").
+            # written in the policy ("free delivery", "free drinks"), singular or
+            # plural: neither case nor agreement may depend on it.
             return t.gettext("For you: {item}.")
         case "gift", False:
             # NOTE: {item}: what the customer gets, a phrase in the nominative
-            # written in the policy ("free delivery on your next order"); build the
-            # sentence so that it stays in the nominative.
+            # written in the policy ("free delivery", "free drinks"), singular or
+            # plural: build the sentence so that neither case nor agreement
+            # depends on it (an apposition after a colon works).
             return t.gettext("To make up for it, we'd like to offer you {item}.")
         case "eu261", True:
             # NOTE: SMS. {amount}: a formatted amount with its currency ("250,00 €").
