@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shlex
 import shutil
 import string
 import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -18,7 +21,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from pxr import Compensation, Customer, Money, hookimpl
 from pxr.channels.gsm import is_gsm7, normalize_spaces
@@ -163,6 +166,92 @@ def test_compiled_catalogs_match_their_po_files(language: str) -> None:
     assert pairs(compiled) == pairs(po(language)), (
         f"run: pybabel compile -d src/pxr/locale -D pxr ({language})"
     )
+
+
+# ------------------------------------------------------------------ the workflow
+
+
+def documented(arguments: list[str], locale_dir: Path) -> list[str]:
+    """A documented pybabel command, pointed at a copy of the catalogs."""
+    return [
+        str(Path(sys.executable).with_name("pybabel")),
+        *(a.replace("src/pxr/locale", str(locale_dir)) for a in arguments),
+    ]
+
+
+def run_documented(arguments: list[str], locale_dir: Path) -> str:
+    result = subprocess.run(  # noqa: S603 - pybabel from this environment
+        documented(arguments, locale_dir), cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout + result.stderr
+
+
+def workflow() -> Any:
+    """scripts/translations.py, whose commands the docs give verbatim."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(
+        "translations", ROOT / "scripts" / "translations.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docs_give_the_commands_the_script_runs() -> None:
+    docs = (ROOT / "docs" / "localization.md").read_text(encoding="utf-8")
+    script = workflow()
+    for arguments in (script.EXTRACT, script.UPDATE, script.COMPILE):
+        assert shlex.join(["pybabel", *arguments]) in docs
+
+
+def test_the_documented_extract_gives_the_committed_template(tmp_path: Path) -> None:
+    """Messages and translator comments, as the installed Babel extracts them."""
+    run_documented(workflow().EXTRACT, tmp_path)
+    with (tmp_path / "pxr.pot").open("rb") as stream:
+        extracted = read_po(stream)
+
+    def entries(catalog: Catalog) -> set[tuple[object, tuple[str, ...]]]:
+        return {(m.id, tuple(m.auto_comments)) for m in catalog if m.id}
+
+    assert entries(extracted) == entries(template())
+
+
+def test_the_documented_update_keeps_every_translation(tmp_path: Path) -> None:
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale_dir)
+    run_documented(workflow().UPDATE, locale_dir)
+    for language in SHIPPED:
+        with (locale_dir / language / "LC_MESSAGES" / "pxr.po").open("rb") as stream:
+            updated = read_po(stream, locale=language)
+        assert not updated.fuzzy
+        assert {(m.id, strings(m.string), m.fuzzy) for m in updated if m.id} == {
+            (m.id, strings(m.string), m.fuzzy) for m in po(language) if m.id
+        }
+
+
+def test_a_translator_edit_compiles_with_the_documented_command_and_shows(
+    tmp_path: Path,
+) -> None:
+    """Edit a .po as Poedit would, run the documented compile, render: the edit is there."""
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale_dir)
+    path = locale_dir / "pl" / "LC_MESSAGES" / "pxr.po"
+    with path.open("rb") as stream:
+        catalog = read_po(stream, locale="pl")
+    catalog["No need to do anything."].string = "Nic nie musisz robić, zajmiemy się wszystkim."
+    with path.open("wb") as stream:
+        write_po(stream, catalog, width=100)
+    output = run_documented(workflow().COMPILE, locale_dir)
+    for language in SHIPPED:
+        assert f"LC_MESSAGES/pxr.po to {locale_dir}/{language}/LC_MESSAGES/pxr.mo" in output
+    assert "skipping" not in output
+    rendered = render(
+        "notice", customer("pl-PL"), "PL-1", form="short", catalogs=(("pxr", locale_dir),)
+    )
+    assert rendered.text.endswith("Nic nie musisz robić, zajmiemy się wszystkim.")
 
 
 def test_romanian_uses_comma_below_never_the_cedilla() -> None:
