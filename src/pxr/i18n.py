@@ -14,9 +14,13 @@ kept apart; and ``pybabel compile`` fills an *untranslated plural* entry
 with the English text, so a plural whose forms are just the English
 singular and plural counts as missing.
 
-**Formatting** goes through Babel in the customer's locale: amounts with
-``format_currency``, dates in the customer's time zone, and delays said
-exactly — ``format_timedelta`` alone rounds 90 minutes to "2 hours".
+**Formatting** goes through Babel in the locale whose catalog speaks
+(:attr:`Translator.locale`): the customer's own where pxr or a host has a
+catalog for their language, else the fallback's, so that words, numbers and
+dates are never in two languages. Amounts use ``format_currency`` with the
+symbols locals write (``84,00 lei``); dates are in the customer's time zone
+with four-digit years; delays are said exactly — ``format_timedelta`` alone
+rounds 90 minutes to "2 hours".
 """
 
 from __future__ import annotations
