@@ -190,7 +190,7 @@ def test_messages_close_together_go_out_as_one(ledger: Ledger) -> None:
     assert grouped.text.count("\n\n") == 3  # three parts and one closing
     for subject in ("A", "B", "C"):
         assert subject in grouped.text
-    closing = translator("pl_PL").gettext("No need to contact us.")  # the SMS form's closing
+    closing = translator("pl_PL").gettext("No need to do anything.")  # the SMS form's closing
     assert grouped.text.count(closing) == 1
     assert grouped.segments is not None
     assert grouped.segments > 1
@@ -292,10 +292,12 @@ GROUPED_CUSTOMERS = {
 }
 
 
+#: The msgid of an SMS's closing sentence (pxr.messages._closing).
+SMS_CLOSING = "No need to do anything."
+
+
 def closing_of(language: str, catalogs: tuple[tuple[str, Path], ...] = ()) -> str:
-    return translator(GROUPED_CUSTOMERS[language].locale, "en", catalogs).gettext(
-        "No need to contact us."
-    )
+    return translator(GROUPED_CUSTOMERS[language].locale, "en", catalogs).gettext(SMS_CLOSING)
 
 
 @pytest.mark.parametrize("language", sorted(GROUPED_CUSTOMERS))
@@ -312,7 +314,7 @@ def test_a_grouped_sms_says_its_closing_once(language: str, variant: str, tmp_pa
     catalogs: tuple[tuple[str, Path], ...] = ()
     if variant == "host catalog":
         catalog = Catalog(locale=language, domain="acme")
-        catalog.add("No need to contact us.", f"ACME ({language}): all taken care of.")
+        catalog.add(SMS_CLOSING, f"ACME ({language}): all taken care of.")
         folder = tmp_path / language / "LC_MESSAGES"
         folder.mkdir(parents=True)
         with (folder / "acme.mo").open("wb") as stream:

@@ -103,4 +103,4 @@ def test_transliteration_is_opt_in_and_halves_a_polish_sms() -> None:
     plain, cheap = sms_of(""), sms_of("sms = { transliterate = true }")
     assert (plain["encoding"], plain["segments"]) == ("UCS-2", 2)
     assert (cheap["encoding"], cheap["segments"]) == ("GSM-7", 1)
-    assert str(cheap["text"]).startswith("Przepraszamy: Twoje zamowienie PL-1001 spoznia sie")
+    assert str(cheap["text"]).startswith("Przepraszamy, paczka PL-1001 jest opozniona")

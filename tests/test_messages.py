@@ -8,15 +8,24 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time, get_date_format, get_datetime_format
 from babel.localedata import locale_identifiers
-from babel.numbers import format_currency, format_decimal, list_currencies
+from babel.numbers import format_currency, format_decimal, get_currency_symbol, list_currencies
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pxr import Compensation, Customer, Money, ValidationError
-from pxr.i18n import exact_duration, format_money, format_when, safe_format
+from pxr.i18n import (
+    exact_duration,
+    format_last_day,
+    format_money,
+    format_when,
+    four_digit_years,
+    safe_format,
+)
 from pxr.messages import render
+from pxr.money import local_symbol
 
 from .conftest import at
 
@@ -46,7 +55,12 @@ def test_delays_are_said_exactly(delay: dt.timedelta, locale: str, text: str) ->
         (Money(Decimal("1234.5"), "PLN"), "pl_PL", "1\u00a0234,50\u00a0zł"),
         (Money(Decimal("1234.5"), "EUR"), "bg_BG", "1\u00a0234,50\u00a0€"),
         (Money(Decimal("1234.5"), "EUR"), "nl_NL", "€\u00a01.234,50"),
-        (Money(Decimal("1234.5"), "RON"), "ro_RO", "1.234,50\u00a0RON"),
+        (Money(Decimal("1234.5"), "RON"), "ro_RO", "1.234,50\u00a0lei"),
+        (Money(Decimal("24.9"), "MDL"), "ro_MD", "24,90\u00a0lei"),
+        (Money(Decimal("24.9"), "MDL"), "ro_RO", "24,90\u00a0MDL"),
+        (Money(Decimal("24.9"), "MDL"), "ru_MD", "24,90\u00a0MDL"),
+        (Money(Decimal("24.9"), "RON"), "ro_MD", "24,90\u00a0RON"),
+        (Money(Decimal("-24.9"), "RON"), "ro_RO", "-24,90\u00a0lei"),
     ],
 )
 def test_money_is_formatted_for_the_locale(money: Money, locale: str, text: str) -> None:
@@ -75,8 +89,12 @@ def test_money_reads_exactly_as_babel_says_it(
     locale: str, currency: str, units: int, exponent: int
 ) -> None:
     """pxr lays amounts out itself for speed; the text must be Babel's, in every
-    locale Babel knows (Indian grouping, right-to-left marks, Swiss quotes…)."""
+    locale Babel knows (Indian grouping, right-to-left marks, Swiss quotes…),
+    except for the symbols locals write differently (tested above)."""
     assume(babel_groups_consistently(locale))
+    where = Locale.parse(locale)
+    symbol = get_currency_symbol(currency, where)
+    assume(local_symbol(currency, where.language, where.territory, symbol) == symbol)
     money = Money(Decimal(units).scaleb(exponent), currency)
     assert format_money(money, locale) == format_currency(money.amount, currency, locale=locale)
 
@@ -94,7 +112,14 @@ def test_money_reads_exactly_as_babel_says_it(
 def test_dates_read_exactly_as_babel_says_them(
     locale: str, timezone: str, moment: dt.datetime
 ) -> None:
-    expected = format_datetime(moment, "short", tzinfo=ZoneInfo(timezone), locale=locale)
+    """Babel's short form, with the full year where Babel's short form has two digits."""
+    where = Locale.parse(locale)
+    assume(where.language not in {"nl", "bg"})  # running-text forms, tested by example
+    date_pattern = four_digit_years(get_date_format("short", locale=where).pattern)
+    date = format_date(moment.astimezone(ZoneInfo(timezone)), date_pattern, locale=where)
+    time = format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=where)
+    joined = str(get_datetime_format("short", locale=where)).replace("'", "")
+    expected = joined.replace("{0}", time).replace("{1}", date)
     assert format_when(moment, timezone, locale) == expected
 
 
@@ -120,8 +145,50 @@ def test_notice_apologises_first_and_never_asks_for_a_survey() -> None:
     rendered = render(
         "notice", customer, "order 1001", delay=dt.timedelta(hours=26), compensations=[voucher]
     )
-    assert rendered.text.startswith("We are sorry")
+    assert rendered.text.startswith("We're sorry")
     assert "1 day and 2 hours" in rendered.text
     assert "ABCDE-FGHJK" in rendered.text
     assert "€20.00" in rendered.text
     assert "survey" not in rendered.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("pl_PL", "1.06.2026, 11:15"),
+        ("bg_BG", "1.06.2026\u202fг., 12:15 ч."),  # Babel's short form says 1.06.26 г.
+        ("nl_NL", "1 juni 2026 om 11:15"),
+        ("nl_BE", "1 juni 2026 om 11:15"),
+        ("ro_RO", "01.06.2026, 12:15"),
+        ("en_GB", "01/06/2026, 10:15"),
+        ("de_AT", "01.06.2026, 11:15"),  # Babel's short form says 01.06.26
+    ],
+)
+def test_dates_read_as_running_text_with_four_digit_years(locale: str, text: str) -> None:
+    zone = {"bg": "Europe/Sofia", "ro": "Europe/Bucharest", "en": "Europe/London"}
+    timezone = zone.get(locale[:2], "Europe/Warsaw")
+    moment = dt.datetime(2026, 6, 1, 9, 15, tzinfo=UTC)
+    assert format_when(moment, timezone, locale) == text
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        (dt.datetime(2026, 6, 1, 9, 15, tzinfo=UTC), "31.05.2026"),  # 11:15 in Warsaw
+        (dt.datetime(2026, 5, 31, 22, 0, tzinfo=UTC), "31.05.2026"),  # midnight in Warsaw
+        (dt.datetime(2026, 5, 31, 21, 59, 59, tzinfo=UTC), "31.05.2026"),  # 23:59:59
+        (dt.datetime(2026, 5, 31, 21, 58, tzinfo=UTC), "30.05.2026"),  # 23:58
+    ],
+)
+def test_a_voucher_names_the_last_whole_day_in_the_customer_zone(
+    moment: dt.datetime, day: str
+) -> None:
+    """A voucher that ends at 11:15 is not valid "until 1 June": the last whole day is 31 May."""
+    assert format_last_day(moment, "Europe/Warsaw", "pl_PL") == day
+
+
+def test_a_value_ending_in_a_full_stop_ends_the_sentence_once() -> None:
+    assert safe_format("Refunded {amount}. Thanks.", {"amount": "10,00 лв."}) == (
+        "Refunded 10,00 лв. Thanks."
+    )
+    assert safe_format("{a}... {b}.", {"a": "x", "b": "y."}) == "x... y."

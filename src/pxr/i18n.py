@@ -14,9 +14,13 @@ kept apart; and ``pybabel compile`` fills an *untranslated plural* entry
 with the English text, so a plural whose forms are just the English
 singular and plural counts as missing.
 
-**Formatting** goes through Babel in the customer's locale: amounts with
-``format_currency``, dates in the customer's time zone, and delays said
-exactly — ``format_timedelta`` alone rounds 90 minutes to "2 hours".
+**Formatting** goes through Babel in the locale whose catalog speaks
+(:attr:`Translator.locale`): the customer's own where pxr or a host has a
+catalog for their language, else the fallback's, so that words, numbers and
+dates are never in two languages. Amounts use ``format_currency`` with the
+symbols locals write (``84,00 lei``); dates are in the customer's time zone
+with four-digit years; delays are said exactly — ``format_timedelta`` alone
+rounds 90 minutes to "2 hours".
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import logging
+import re
 import string
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -53,7 +58,7 @@ from babel.numbers import (
 from babel.support import Translations
 
 from pxr.errors import ValidationError
-from pxr.money import Money
+from pxr.money import Money, local_symbol
 
 __all__ = [
     "LOCALE_DIR",
@@ -62,8 +67,10 @@ __all__ = [
     "coverage",
     "exact_duration",
     "fallback_chain",
+    "format_last_day",
     "format_money",
     "format_when",
+    "four_digit_years",
     "safe_format",
     "translator",
 ]
@@ -71,8 +78,8 @@ __all__ = [
 log = logging.getLogger("pxr.i18n")
 
 LOCALE_DIR = Path(__file__).parent / "locale"
-#: The languages pxr ships catalogs for.
-SHIPPED = ("en", "pl", "bg", "nl", "ro")
+#: The locales pxr ships catalogs for.
+SHIPPED = ("en", "pl", "bg", "nl", "nl_BE", "ro")
 
 
 @cache
@@ -129,6 +136,10 @@ class Translator:
         ]
         own = {self.chain[0], language(self.chain[0])}
         has_own = any(catalog for locale, catalog in self._catalogs if locale in own)
+        speaking = next((locale for locale, catalog in self._catalogs if catalog), self.chain[-1])
+        #: The locale to format numbers, amounts and dates in: the customer's own
+        #: where a catalog speaks their language, else the fallback that speaks.
+        self.locale = self.chain[0] if has_own else speaking
         if not has_own and self.chain[0] not in _warned:
             _warned.add(self.chain[0])
             log.warning(
@@ -206,13 +217,17 @@ def coverage(
 def safe_format(template: str, values: Mapping[str, str]) -> str:
     """Substitute ``{name}`` fields only: no attribute or item access, no format specs.
 
+    A value that ends in a full stop (``10,00 лв.``, ``1.06.2026 г.``) swallows
+    the full stop that follows it, so a sentence never ends in ``..``.
+
     A template that asks for anything else (``{customer.__class__}``,
     ``{x[0]}``, ``{x!r}``) or for a name not given raises
     :class:`~pxr.errors.ValidationError`.
     """
     out: list[str] = []
     for literal, field in _parsed(template):
-        out.append(literal)
+        after_stop = out and out[-1].endswith(".") and out[-1][-2:] != ".."
+        out.append(literal[1:] if after_stop and literal.startswith(".") else literal)
         if field is None:
             continue
         if field not in values:
@@ -235,16 +250,22 @@ def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 def format_money(money: Money, locale: str) -> str:
-    """``25,00 zł`` for pl, ``€ 25,00`` for nl; always in the money's own currency.
+    """``25,00 zł`` for pl, ``€ 25,00`` for nl, ``84,00 lei`` for ro; always in
+    the money's own currency.
 
-    Exactly what Babel's ``format_currency`` says, but laid out from a pattern
+    What Babel's ``format_currency`` says, with the symbol locals write where
+    CLDR's differs (:func:`pxr.money.local_symbol`), laid out from a pattern
     read once per locale and currency: Babel re-reads its locale data on every
     call, and an amount is formatted for every compensation a message names.
     """
     amount = money.amount
     layout = _money_layout(locale, money.currency)
     if layout is None or amount.is_signed():
-        return format_currency(amount, money.currency, locale=babel_locale(locale))
+        where = babel_locale(locale)
+        text = format_currency(amount, money.currency, locale=where)
+        symbol = get_currency_symbol(money.currency, where)
+        local = local_symbol(money.currency, where.language, where.territory, symbol)
+        return text if local == symbol else text.replace(symbol, local, 1)
     return layout.format(amount)
 
 
@@ -294,18 +315,24 @@ def _money_layout(locale: str, currency: str) -> _MoneyLayout | None:
     ):
         return None
     symbol = get_currency_symbol(currency, where)
-    if "'" in symbol:
+    local = local_symbol(currency, where.language, where.territory, symbol)
+    if "'" in symbol or "'" in local:
         return None
     digits = get_currency_precision(currency)
-    return _MoneyLayout(
-        prefix=prefix.replace("¤", symbol),
-        suffix=suffix.replace("¤", symbol),
+    layout = _MoneyLayout(
+        prefix=prefix.replace("¤", local),
+        suffix=suffix.replace("¤", local),
         group=get_group_symbol(where),
         decimal=get_decimal_symbol(where),
         grouping=pattern.grouping,
         min_integer=pattern.int_prec[0],
         quantum=Decimal(1).scaleb(-digits),
     )
+    # Checked once against Babel: some locales group amounts differently from
+    # their number pattern (en_CH writes CHF 1000000.00), so Babel keeps those.
+    sample = Decimal("1234567.891")
+    expected = format_currency(sample, currency, locale=where).replace(symbol, local, 1)
+    return layout if layout.format(sample) == expected else None
 
 
 _PARTS: tuple[tuple[Literal["day", "hour", "minute"], int], ...] = (
@@ -348,25 +375,63 @@ def _unit(
     )
 
 
-def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
-    """A date and time in the customer's own zone and the locale's short form.
+#: How a date and a time are joined in running text where Babel's short form
+#: reads like a log line: Dutch says "4-03-2026 om 10:15".
+_RUNNING_JOIN = {"nl": "{1} om {0}"}
+#: Which of Babel's date forms running text uses, where it is not the short
+#: one: Dutch writes "4 maart 2026" in a sentence, not "04-03-2026".
+_RUNNING_DATE: dict[str, Literal["long"]] = {"nl": "long"}
+#: What follows a time in running text: Bulgarian writes "12:15 ч.".
+_TIME_SUFFIX = {"bg": " ч."}
 
-    What Babel's ``format_datetime(moment, "short", …)`` says, with the
-    locale's patterns looked up once rather than on every call.
+
+def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
+    """A date and time in the customer's own zone, as running text writes it.
+
+    Babel's short form with a four-digit year (Bulgarian's short form has
+    ``1.06.26 г.``); Dutch writes "4 maart 2026 om 10:15", Bulgarian "ч."
+    after the time.
+    The locale's patterns are looked up once rather than on every call.
     """
     local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
     joined, time_pattern, date_pattern = _when_patterns(locale)
     where = babel_locale(locale)
-    return joined.replace(
-        "{0}", time_pattern.apply(local.timetz(), where, reference_date=local.date())
-    ).replace("{1}", date_pattern.apply(local.date(), where))
+    time_text = time_pattern.apply(local.timetz(), where, reference_date=local.date())
+    return joined.replace("{0}", time_text + _TIME_SUFFIX.get(where.language, "")).replace(
+        "{1}", date_pattern.apply(local.date(), where)
+    )
+
+
+def format_last_day(moment: dt.datetime, timezone: str, locale: str) -> str:
+    """The last whole day before ``moment`` in the customer's zone, as a date.
+
+    A voucher is valid to the end of a day: one that ends at 11:15 on 1 June
+    is honestly "valid until 31 May". A moment at the very end of a day
+    (23:59 or later) names that day.
+    """
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    day = local.date() if local.time() >= dt.time(23, 59) else local.date() - dt.timedelta(days=1)
+    _, _, date_pattern = _when_patterns(locale)
+    return date_pattern.apply(day, babel_locale(locale))
+
+
+def four_digit_years(pattern: str) -> str:
+    """A date pattern with a two-digit year (``yy``) widened to the full year."""
+    return re.sub(r"(?<![y'])yy(?!y)", "y", pattern)
 
 
 @lru_cache(maxsize=256)
 def _when_patterns(locale: str) -> tuple[str, DateTimePattern, DateTimePattern]:
     where = babel_locale(locale)
+    joined = _RUNNING_JOIN.get(where.language) or str(
+        get_datetime_format("short", locale=where)
+    ).replace("'", "")
     return (
-        str(get_datetime_format("short", locale=where)).replace("'", ""),
+        joined,
         parse_pattern(get_time_format("short", locale=where)),
-        parse_pattern(get_date_format("short", locale=where)),
+        parse_pattern(
+            four_digit_years(
+                get_date_format(_RUNNING_DATE.get(where.language, "short"), locale=where).pattern
+            )
+        ),
     )

@@ -8,8 +8,10 @@ never ask for a survey.
 
 Each message comes in the form its channel needs:
 
-* ``short`` (SMS): one or two segments where the language allows — the
-  apology, what they get, and that they need do nothing;
+* ``short`` (SMS): the apology, what they get, and that they need do
+  nothing, written to a budget (one GSM-7 segment in English and Dutch; at
+  most two UCS-2 segments in Polish, Bulgarian and Romanian, one GSM-7
+  segment when transliterated; ``tests/test_copy.py`` checks it);
 * ``email``: a subject line, a greeting, the same news in full sentences;
 * ``chat`` (Messenger and most plugin channels): the full sentences, no
   subject line.
@@ -29,6 +31,7 @@ import attrs
 from pxr.i18n import (
     Translator,
     exact_duration,
+    format_last_day,
     format_money,
     format_when,
     safe_format,
@@ -51,110 +54,234 @@ class Rendered:
 
 
 def _title(t: Translator, purpose: str, topic: str) -> str:
+    """The e-mail subject: the apology first, and what happened."""
     if purpose == "resolution":
-        return t.gettext("{subject}: resolved")
+        # NOTE: Subject of the follow-up once the problem is fixed. {subject}: a
+        # bare reference code (PL-1001).
+        return t.gettext("Good news: {subject} is resolved")
     if purpose == "escalation":
-        return t.gettext("An update on {subject}")
+        # NOTE: Subject when things got worse (a longer delay, more compensation).
+        # {subject}: a bare reference code (PL-1001).
+        return t.gettext("An apology and an update on {subject}")
     match topic:
         case "delivery":
-            return t.gettext("Your order {subject} is late: we are sorry")
+            # NOTE: Subject for a late order. {subject}: a bare order number
+            # (PL-1001).
+            return t.gettext("Sorry, your order {subject} is running late")
         case "flight":
-            return t.gettext("Your flight {subject} is delayed: we are sorry")
+            # NOTE: Subject for a delayed flight. {subject}: a bare booking code
+            # (K7QX2Z).
+            return t.gettext("Sorry, your flight {subject} is delayed")
         case "wait":
-            return t.gettext("Sorry for the wait ({subject})")
+            # NOTE: Subject after a long wait for support. {subject}: a bare
+            # ticket number (T-77).
+            return t.gettext("Sorry for keeping you waiting ({subject})")
         case "survey":
-            return t.gettext("Thank you for your feedback ({subject})")
-    return t.gettext("We are sorry about {subject}")
+            # NOTE: Subject after a poor survey answer. {subject}: a bare
+            # reference code (S-501).
+            return t.gettext("Thank you for your feedback on {subject}")
+    # NOTE: Subject when something went wrong. {subject}: a bare reference code
+    # (P-199).
+    return t.gettext("Sorry, something went wrong with {subject}")
 
 
-def _apology(t: Translator, topic: str, has_delay: bool) -> str:
-    match topic, has_delay:
-        case "delivery", True:
-            return t.gettext("We are sorry: your order {subject} is {delay} late.")
-        case "delivery", False:
-            return t.gettext("We are sorry: your order {subject} is late.")
-        case "flight", True:
-            return t.gettext("We are sorry: your flight {subject} is arriving {delay} late.")
-        case "wait", True:
-            return t.gettext("We are sorry you had to wait {delay} for our help.")
-        case "survey", _:
+def _apology(t: Translator, topic: str, has_delay: bool, short: bool = False) -> str:
+    match topic, has_delay, short:
+        case "delivery", True, True:
+            # NOTE: SMS. The apology first, no colon after it. {subject}: a bare
+            # order number (PL-1001). {delay}: a duration list in the nominative
+            # ("1 day and 2 hours"). Keep it short: an SMS costs per segment.
+            return t.gettext("Sorry, order {subject} is {delay} late.")
+        case "delivery", False, True:
+            # NOTE: SMS. {subject}: a bare order number (PL-1001).
+            return t.gettext("Sorry, order {subject} is running late.")
+        case "flight", True, True:
+            # NOTE: SMS. {subject}: a bare booking code (K7QX2Z). {delay}: a
+            # duration list in the nominative ("3 hours and 15 minutes"). The
+            # message may be sent after landing: avoid the future tense.
+            return t.gettext("Sorry, flight {subject} is delayed by {delay}.")
+        case "flight", False, True:
+            # NOTE: SMS. {subject}: a bare booking code (K7QX2Z).
+            return t.gettext("Sorry, flight {subject} is delayed.")
+        case "wait", True, True:
+            # NOTE: SMS after a long wait for support. {delay}: a duration list in
+            # the nominative ("52 minutes").
+            return t.gettext("Sorry you had to wait {delay} for our help.")
+        case "survey", _, True:
+            # NOTE: SMS after a poor survey answer; never ask for another survey.
+            return t.gettext("Sorry we let you down, and thank you for your feedback.")
+        case _, True, True:
+            # NOTE: SMS, any other late case. {subject}: a bare reference code
+            # (P-199). {delay}: a duration list in the nominative ("5 hours").
+            return t.gettext("Sorry, {subject} is {delay} late.")
+        case _, False, True:
+            # NOTE: SMS, any other problem. {subject}: a bare reference code (P-199).
+            return t.gettext("Sorry, something went wrong with {subject}.")
+        case "delivery", True, _:
+            # NOTE: The apology first, no colon after it. {subject}: a bare order
+            # number (PL-1001). {delay}: a duration list in the nominative ("1 day
+            # and 2 hours"), never declined.
+            return t.gettext("We're sorry that your order {subject} is {delay} late.")
+        case "delivery", False, _:
+            # NOTE: {subject}: a bare order number (PL-1001).
+            return t.gettext("We're sorry that your order {subject} is running late.")
+        case "flight", True, _:
+            # NOTE: {subject}: a bare booking code (K7QX2Z). {delay}: a duration
+            # list in the nominative ("3 hours and 15 minutes"). The message may be
+            # sent after landing: avoid the future tense.
+            return t.gettext("We're sorry that your flight {subject} is delayed by {delay}.")
+        case "flight", False, _:
+            # NOTE: {subject}: a bare booking code (K7QX2Z).
+            return t.gettext("We're sorry that your flight {subject} is delayed.")
+        case "wait", True, _:
+            # NOTE: After a long wait for support. {delay}: a duration list in the
+            # nominative ("52 minutes", "1 hour and 5 minutes").
+            return t.gettext("We're sorry that you had to wait {delay} for our help.")
+        case "survey", _, _:
+            # NOTE: After a poor survey answer; never ask for another survey.
+            # {subject}: a bare reference code (S-501).
             return t.gettext(
-                "Thank you for your honest feedback on {subject}. We are sorry we fell short."
+                "Thank you for your honest feedback on {subject}. We're sorry we let you down."
             )
-        case _, True:
-            return t.gettext("We are sorry: {subject} is {delay} late.")
-    return t.gettext("We are sorry that {subject} did not go as it should have.")
+        case _, True, _:
+            # NOTE: Any other late case. {subject}: a bare reference code (P-199).
+            # {delay}: a duration list in the nominative ("5 hours").
+            return t.gettext("We're sorry that {subject} is {delay} late.")
+    # NOTE: Any other problem. {subject}: a bare reference code (P-199).
+    return t.gettext("We're sorry that something went wrong with {subject}.")
 
 
 def _update(t: Translator, topic: str, has_delay: bool, short: bool) -> str:
-    if short and has_delay:
-        return t.gettext("{subject}: now {delay} late. We are very sorry.")
-    match topic, has_delay:
-        case "delivery", True:
+    match topic, has_delay, short:
+        case "delivery", True, True:
+            # NOTE: SMS when an order is later still. Say what the code is.
+            # {subject}: a bare order number (PL-1001). {delay}: the whole delay so
+            # far, a duration list in the nominative ("1 day and 2 hours").
+            return t.gettext("Order {subject}: now {delay} late. We're very sorry.")
+        case "flight", True, True:
+            # NOTE: SMS when a flight is later still. {subject}: a bare booking
+            # code (K7QX2Z). {delay}: the whole delay, a duration list in the
+            # nominative.
+            return t.gettext("Flight {subject}: now delayed by {delay}. We're very sorry.")
+        case _, True, True:
+            # NOTE: SMS when a case is later still. {subject}: a bare reference
+            # code (P-199). {delay}: the whole delay, a duration list in the
+            # nominative.
+            return t.gettext("Update on {subject}: now {delay} late. We're very sorry.")
+        case "delivery", True, _:
+            # NOTE: When an order is later still. {subject}: a bare order number
+            # (PL-1001). {delay}: the whole delay so far, a duration list in the
+            # nominative ("1 day and 2 hours").
+            return t.gettext("We're very sorry, but your order {subject} is now {delay} late.")
+        case "flight", True, _:
+            # NOTE: When a flight is later still. {subject}: a bare booking code
+            # (K7QX2Z). {delay}: the whole delay, a duration list in the nominative.
             return t.gettext(
-                "An update on your order {subject}: it is now {delay} late. We are very sorry."
+                "We're very sorry, but your flight {subject} is now delayed by {delay}."
             )
-        case "flight", True:
-            return t.gettext(
-                "An update on your flight {subject}: it is now arriving {delay} late."
-                " We are very sorry."
-            )
-        case _, True:
-            return t.gettext("An update on {subject}: it is now {delay} late. We are very sorry.")
-    return t.gettext("An update on {subject}: we are very sorry that it has got worse.")
+        case _, True, _:
+            # NOTE: When a case is later still. {subject}: a bare reference code
+            # (P-199). {delay}: the whole delay, a duration list in the nominative.
+            return t.gettext("We're very sorry, but {subject} is now {delay} late.")
+    if short:
+        # NOTE: SMS when things got worse without a new delay. {subject}: a bare
+        # reference code (P-199).
+        return t.gettext("Sorry, things have got worse with {subject}.")
+    # NOTE: When things got worse without a new delay. {subject}: a bare
+    # reference code (P-199).
+    return t.gettext("We're very sorry that things have got worse with {subject}.")
 
 
 def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool) -> str | None:
     match compensation.kind, short:
         case "refund", True if top_up:
-            return t.gettext("We have refunded a further {amount}.")
+            # NOTE: SMS, a second refund on top of an earlier one. {amount}: a
+            # formatted amount with its currency ("2,50 zł", "€ 2,50").
+            return t.gettext("We've refunded a further {amount}.")
         case "refund", True:
-            return t.gettext("We have refunded {amount}.")
+            # NOTE: SMS. {amount}: a formatted amount with its currency ("24,90 zł").
+            return t.gettext("We've refunded {amount}.")
         case "refund", False if top_up:
-            return t.gettext("We have refunded a further {amount} to your original payment method.")
+            # NOTE: A second refund on top of an earlier one. {amount}: a formatted
+            # amount with its currency ("2,50 zł"). The closing sentence already
+            # says the customer need do nothing: do not repeat it here.
+            return t.gettext("We've refunded a further {amount} to your original payment method.")
         case "refund", False:
-            return t.gettext(
-                "We have refunded {amount} to your original payment method;"
-                " you do not need to do anything."
-            )
+            # NOTE: {amount}: a formatted amount with its currency ("24,90 zł").
+            # The closing sentence already says the customer need do nothing: do
+            # not repeat it here.
+            return t.gettext("We've refunded {amount} to your original payment method.")
         case "voucher", True:
+            # NOTE: SMS. {code}: the voucher code (KBRTT-JG2YS). {amount}: a
+            # formatted amount with its currency. {until}: the last day the
+            # voucher can be used, a formatted date in the customer's time zone
+            # ("31.05.2026"); it is valid to the end of that day.
             return t.gettext("Voucher {code}: {amount}, valid until {until}.")
         case "voucher", False:
+            # NOTE: {amount}: a formatted amount with its currency ("250,00 zł").
+            # {code}: the voucher code (KBRTT-JG2YS). {until}: the last day the
+            # voucher can be used, a formatted date ("31.05.2026"); it is valid to
+            # the end of that day.
             return t.gettext(
-                "As an apology, here is a voucher for {amount}: {code}. It is valid until {until}."
+                "To make up for it, here is a voucher for {amount}: {code}."
+                " You can use it until {until}."
             )
         case "gift", True:
+            # NOTE: SMS. {item}: what the customer gets, a phrase in the nominative
+            # written in the policy ("free delivery", "free drinks"), singular or
+            # plural: neither case nor agreement may depend on it.
             return t.gettext("For you: {item}.")
         case "gift", False:
-            return t.gettext("As an apology, we would like to offer you {item}.")
+            # NOTE: {item}: what the customer gets, a phrase in the nominative
+            # written in the policy ("free delivery", "free drinks"), singular or
+            # plural: build the sentence so that neither case nor agreement
+            # depends on it (an apposition after a colon works).
+            return t.gettext("To make up for it, we'd like to offer you {item}.")
         case "eu261", True:
-            return t.gettext("EU 261 compensation of {amount} is on its way to you.")
+            # NOTE: SMS. {amount}: a formatted amount with its currency ("250,00 €").
+            return t.gettext("Your EU 261 compensation of {amount} is on its way.")
         case "eu261", False:
+            # NOTE: {amount}: a formatted amount with its currency ("250,00 €").
+            # Name the regulation as the official texts do in your language. The
+            # closing sentence says the customer need do nothing: do not repeat it.
             return t.gettext(
-                "Under EU Regulation 261/2004 you are owed {amount}. We are paying it"
-                " automatically; there is no claim to file."
+                "Under EU Regulation 261/2004 you are entitled to {amount}."
+                " We'll pay it to you automatically."
             )
         case "contact", True:
-            return t.gettext("We will contact you by {due}.")
+            # NOTE: SMS. {due}: a formatted date and time in the customer's time
+            # zone ("4.03.2026, 10:15").
+            return t.gettext("We'll contact you by {due}.")
         case "contact", False:
+            # NOTE: {due}: a formatted date and time in the customer's time zone
+            # ("4.03.2026, 10:15").
             return t.gettext("Someone from our team will contact you personally by {due}.")
     return None
 
 
 def _closing(t: Translator, form: str) -> str:
     if form == "short":
-        return t.gettext("No need to contact us.")
-    return t.gettext("You do not need to contact us; we will keep you posted.")
+        # NOTE: The last sentence of an SMS: the customer need do nothing.
+        return t.gettext("No need to do anything.")
+    # NOTE: The last sentence of an e-mail or chat message: the customer need do
+    # nothing, and we will write again.
+    return t.gettext("There's nothing you need to do; we'll keep you posted.")
 
 
-def _values(compensation: Compensation, customer: Customer) -> dict[str, str]:
+def _values(compensation: Compensation, customer: Customer, locale: str) -> dict[str, str]:
+    """The compensation's fields, formatted in ``locale`` (the catalog's locale)."""
     values = {
-        "amount": format_money(compensation.amount, customer.locale) if compensation.amount else "",
+        "amount": format_money(compensation.amount, locale) if compensation.amount else "",
         "code": compensation.code or "",
         "item": compensation.item or "",
+        # A voucher is valid to the end of a day: name the last whole day.
+        "until": format_last_day(compensation.expires_at, customer.timezone, locale)
+        if compensation.expires_at
+        else "",
+        "due": format_when(compensation.due_at, customer.timezone, locale)
+        if compensation.due_at
+        else "",
     }
-    for key, moment in (("until", compensation.expires_at), ("due", compensation.due_at)):
-        values[key] = format_when(moment, customer.timezone, customer.locale) if moment else ""
     return values
 
 
@@ -183,28 +310,43 @@ def compose(
 ) -> Parts:
     """The parts of the message for ``purpose`` (``notice``, ``escalation``, ``resolution``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
+    # Words, numbers and dates in one language: the locale whose catalog speaks.
+    locale = t.locale
     values = {"subject": subject, "name": customer.name or ""}
     if delay is not None:
-        values["delay"] = exact_duration(delay, customer.locale)
+        values["delay"] = exact_duration(delay, locale)
     has_delay = delay is not None
     if purpose == "resolution":
+        # NOTE: The follow-up once the problem is fixed. {subject}: a bare
+        # reference code (PL-1001).
         lead = t.gettext(
             "Good news: the problem with {subject} is resolved. Thank you for your patience."
         )
     elif purpose == "escalation":
         lead = _update(t, topic, has_delay, form == "short")
     else:
-        lead = _apology(t, topic, has_delay)
+        lead = _apology(t, topic, has_delay, form == "short")
     short = form == "short"
     sentences = [safe_format(lead, values)]
     for compensation in compensations:
         offer = _offer(t, compensation, short, top_up=purpose == "escalation")
         if offer is not None:
-            sentences.append(safe_format(offer, _values(compensation, customer)))
+            sentences.append(safe_format(offer, _values(compensation, customer, locale)))
     closing = _closing(t, form) if purpose != "resolution" else None
     if form != "email":
         return Parts(None, None, " ".join(sentences), closing)
-    greeting = t.gettext("Hello {name},") if customer.name else t.gettext("Hello,")
+    # NOTE: Not shown to customers. Translate as "no" where greeting someone
+    # by name would need a declined form the data does not have (the Polish
+    # vocative "Anno"): the e-mail then greets without the name. Else "yes".
+    by_name = t.gettext("Greet customers by name: yes") != "no"
+    greeting = (
+        # NOTE: The e-mail greeting. {name}: the customer's given name, as
+        # stored (nominative).
+        t.gettext("Hello {name},")
+        if customer.name and by_name
+        # NOTE: The e-mail greeting when the name is not known.
+        else t.gettext("Hello,")
+    )
     return Parts(
         safe_format(_title(t, purpose, topic), values),
         safe_format(greeting, values),
@@ -262,6 +404,8 @@ def join(
     title = first.title
     if len(parts) > 1 and title is not None:
         t = translator(locale, fallback_locale, catalogs)
+        # NOTE: The subject of an e-mail that groups several messages. {count}:
+        # how many (2 or more), a number.
         template = t.ngettext("{count} update from us", "{count} updates from us", len(parts))
         title = safe_format(template, {"count": str(len(parts))})
     if first.greeting is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "Money",
     "check_currency",
     "in_euro_if_bulgarian_lev",
+    "local_symbol",
     "parse_amount",
     "parse_money",
     "round_to_minor_units",
@@ -32,6 +33,30 @@ __all__ = [
 #: Bulgaria adopted the euro on this day at 1.95583 BGN/EUR. CLDR 47 (Babel
 #: 2.18) still lists BGN with no end date, so pxr states the fact itself.
 BG_EURO_ADOPTION = dt.date(2026, 1, 1)
+
+
+#: Where CLDR's symbol is not how local shops write an amount, ``(language,
+#: territory or "", currency)`` → the symbol they use: Romanian prices read
+#: "84,00 lei", not "84,00 RON", and Moldovan ones "24,90 lei", never CLDR's "L".
+_LOCAL_SYMBOLS = {
+    ("ro", "", "RON"): "lei",
+    ("ro", "RO", "RON"): "lei",
+    ("ro", "MD", "MDL"): "lei",
+}
+#: CLDR symbols no customer would recognise, whatever the language.
+_UNREADABLE_SYMBOLS = {("MDL", "L"): "MDL"}
+
+
+def local_symbol(currency: str, language: str, territory: str | None, cldr_symbol: str) -> str:
+    """The currency symbol as locals write it, where it differs from CLDR's.
+
+    ``local_symbol("RON", "ro", "RO", "RON")`` → ``"lei"``; a Moldovan amount
+    in another language gets ``"MDL"`` instead of CLDR's bare ``"L"``.
+    """
+    found = _LOCAL_SYMBOLS.get((language, territory or "", currency))
+    if found is not None:
+        return found
+    return _UNREADABLE_SYMBOLS.get((currency, cldr_symbol), cldr_symbol)
 
 
 @cache
