@@ -1,12 +1,26 @@
-"""Caps and budgets across currencies (issue 13; core review bug 4)."""
+"""Caps, budgets and amounts across currencies (issue 13; core review bug 4).
+
+Every amount meets another only through a rate: the policy's
+``[recovery] rates``, the host's :class:`~pxr.money.Rates`, or the fixed
+rate of a euro changeover. Without one, pxr refuses; it never skips a cap.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
 
-from pxr.errors import ValidationError
+from pxr import Customer
+from pxr.cli import main
+from pxr.errors import CurrencyMismatchError, PolicyError, ValidationError
+from pxr.model import CompensationIssued, MessageQueued, Suppressed
+from pxr.money import Money, Rates
+from pxr.policy import loads_policy
 
-from .conftest import PARCEL
+from .conftest import PARCEL, policy_from
 from .test_engine import MakeRecovery, late
 
 #: A EUR shop with a 100.00 EUR budget per customer and 30 days.
@@ -15,19 +29,278 @@ EUR_BUDGET = PARCEL.replace(
 ).replace('max = "50.00"', 'max = "500.00"')
 
 
-@pytest.mark.xfail(strict=True, reason="bug 4: the PLN cap is skipped, 1000.00 EUR is paid")
+def _with_rates(text: str, rates: str) -> str:
+    """``text`` with ``rates = {…}`` added under its ``[recovery]`` currency."""
+    head, _, tail = text.partition("\n[[thresholds]]")
+    return head.replace("channels =", f"rates = {rates}\nchannels =", 1) + "\n[[thresholds]]" + tail
+
+
+def _paid(actions: object) -> list[Money | None]:
+    return [a.compensation.amount for a in actions if isinstance(a, CompensationIssued)]  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------ bug 4, reproduced
+
+
 def test_a_pln_cap_without_a_eur_rate_refuses_a_eur_order(make_recovery: MakeRecovery) -> None:
-    """A 50.00 PLN cap cannot be applied to a EUR order without a rate: refuse, never skip."""
+    """A 50.00 PLN cap cannot be applied to a EUR order without a rate: refuse, never skip.
+
+    Before the fix, this paid 1000.00 EUR, twice.
+    """
     recovery = make_recovery(PARCEL)
-    with pytest.raises(ValidationError):
+    with pytest.raises(CurrencyMismatchError, match="cannot convert PLN to EUR"):
         recovery.observe(late(26, order_total="10000.00", currency="EUR"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug 4: the EUR budget is skipped, 600.00 RON is paid")
 def test_a_eur_budget_without_a_ron_rate_refuses_a_ron_refund(
     make_recovery: MakeRecovery,
 ) -> None:
-    """A 100.00 EUR budget cannot count a RON refund without a rate: refuse, never skip."""
+    """A 100.00 EUR budget cannot count a RON refund without a rate: refuse, never skip.
+
+    Before the fix, three refunds of 200.00 RON went through.
+    """
     recovery = make_recovery(EUR_BUDGET)
-    with pytest.raises(ValidationError):
+    with pytest.raises(CurrencyMismatchError, match="RON"):
         recovery.observe(late(26, order_total="2000.00", currency="RON"))
+
+
+def test_a_pln_cap_applies_to_a_eur_order_at_the_policy_rate(make_recovery: MakeRecovery) -> None:
+    """50.00 PLN at 1 EUR = 4.25 PLN is 11.7647… EUR: the cap pays 11.76 EUR, rounded down."""
+    recovery = make_recovery(_with_rates(PARCEL, '{ EUR = "4.25" }'))
+    actions = recovery.observe(late(26, order_total="10000.00", currency="EUR"))
+    assert _paid(actions) == [Money(Decimal("11.76"), "EUR")]
+
+
+def test_a_eur_budget_counts_ron_refunds_at_the_policy_rate(make_recovery: MakeRecovery) -> None:
+    """200.00 RON is 40.00 EUR at 1 RON = 0.20 EUR: the third refund would reach 120.00 EUR."""
+    recovery = make_recovery(_with_rates(EUR_BUDGET, '{ RON = "0.20" }'))
+    paid = []
+    for subject in ("RO-1", "RO-2"):
+        paid += _paid(
+            recovery.observe(late(26, subject=subject, order_total="2000.00", currency="RON"))
+        )
+    assert paid == [Money(Decimal(200), "RON")] * 2
+    actions = recovery.observe(late(26, subject="RO-3", order_total="2000.00", currency="RON"))
+    assert _paid(actions) == []
+    (suppressed,) = [a for a in actions if isinstance(a, Suppressed)]
+    assert suppressed.reason == "budget: 100.00 EUR per 30 days, 80.00 EUR already given"
+
+
+def test_a_budget_counts_what_was_given_in_every_currency(make_recovery: MakeRecovery) -> None:
+    """A PLN budget of 100.00: 85.00 PLN given in EUR leaves no room for 20.00 PLN more."""
+    text = _with_rates(
+        PARCEL.replace(
+            'currency = "PLN"', 'currency = "PLN"\nlimits = { compensation_per_30_days = "100.00" }'
+        ),
+        '{ EUR = "4.25" }',
+    )
+    recovery = make_recovery(text)
+    assert _paid(recovery.observe(late(26, subject="A", order_total="100.00", currency="EUR"))) == [
+        Money(Decimal("10.00"), "EUR")  # 42.50 PLN
+    ]
+    assert _paid(recovery.observe(late(26, subject="B", order_total="100.00", currency="EUR"))) == [
+        Money(Decimal("10.00"), "EUR")  # 85.00 PLN in all
+    ]
+    actions = recovery.observe(late(26, subject="C", order_total="200.00", currency="PLN"))
+    (suppressed,) = [a for a in actions if isinstance(a, Suppressed)]
+    assert suppressed.reason == "budget: 100.00 PLN per 30 days, 85.00 PLN already given"
+
+
+# ------------------------------------------------------------ the policy file
+
+
+def test_rates_are_read_from_the_recovery_table() -> None:
+    policy = policy_from(_with_rates(PARCEL, '{ EUR = "4.25", RON = "0.85" }'))
+    assert policy.rates == Rates("PLN", {"EUR": Decimal("4.25"), "RON": Decimal("0.85")})
+    assert policy.currencies == {"PLN", "EUR", "RON"}
+
+
+@pytest.mark.parametrize(
+    ("rates", "where", "problem"),
+    [
+        ("{ EUR = 4.25 }", "recovery.rates.EUR", 'as a string such as "4.25"'),
+        ('{ EUR = "0" }', "recovery.rates.EUR", "expected a positive rate"),
+        ('{ EUR = "-1" }', "recovery.rates.EUR", "expected a positive rate"),
+        ('{ XYZ = "1" }', "recovery.rates.XYZ", "unknown currency 'XYZ'"),
+        ('{ PLN = "1" }', "recovery.rates.PLN", "the policy's own currency"),
+        ('{ EUR = "4.25", BGN = "2.17" }', "recovery.rates.BGN", "tied by law"),
+        ('"4.25"', "recovery.rates", "expected a table"),
+    ],
+)
+def test_bad_rates_name_the_key(rates: str, where: str, problem: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(_with_rates(PARCEL, rates), name="p.toml")
+    assert caught.value.where == where
+    assert problem in caught.value.problem
+
+
+def test_a_cap_in_a_currency_without_a_rate_is_refused_at_load() -> None:
+    """A cap in PLN for a policy whose orders are in EUR, with no rate: unusable."""
+    text = PARCEL.replace('currency = "PLN"', 'currency = "EUR"').replace(
+        'max = "50.00"', 'max = "50.00 PLN"'
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(text, name="p.toml")
+    assert caught.value.where == "thresholds[0].compensation.major.max"
+    assert "50.00 PLN cannot be converted to EUR" in caught.value.problem
+    assert "[recovery] rates" in caught.value.problem
+
+
+def test_a_budget_in_a_currency_without_a_rate_is_refused_at_load() -> None:
+    text = PARCEL.replace(
+        'currency = "PLN"', 'currency = "PLN"\nlimits = { compensation_per_30_days = "100.00 EUR" }'
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(text, name="p.toml")
+    assert caught.value.where == "recovery.limits.compensation_per_30_days"
+
+
+def test_a_named_currency_with_its_rate_loads() -> None:
+    text = PARCEL.replace('currency = "PLN"', 'currency = "EUR"').replace(
+        'max = "50.00"', 'max = "50.00 PLN"'
+    )
+    policy = policy_from(_with_rates(text, '{ PLN = "0.235" }'))
+    assert policy.currencies == {"EUR", "PLN"}
+
+
+def test_a_euro_cap_in_a_lev_policy_needs_no_rate() -> None:
+    """The fixed rate ties BGN to EUR: no host rate is needed between them."""
+    text = PARCEL.replace('currency = "PLN"', 'currency = "BGN"').replace(
+        'max = "50.00"', 'max = "25.00 EUR"'
+    )
+    assert policy_from(text).rates == Rates("BGN")
+
+
+def test_pxr_check_refuses_a_policy_it_cannot_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        PARCEL.replace('currency = "PLN"', 'currency = "EUR"').replace(
+            'max = "50.00"', 'max = "50.00 PLN"'
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 2
+    assert "thresholds[0].compensation.major.max: 50.00 PLN cannot be converted to EUR" in (
+        capsys.readouterr().err
+    )
+
+
+def test_pxr_check_accepts_the_policy_once_it_has_the_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.toml"
+    text = PARCEL.replace('currency = "PLN"', 'currency = "EUR"').replace(
+        'max = "50.00"', 'max = "50.00 PLN"'
+    )
+    path.write_text(_with_rates(text, '{ PLN = "0.235" }'), encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ rates from Python
+
+
+def test_a_host_passes_rates_from_python(make_recovery: MakeRecovery) -> None:
+    """``Policy.with_rates`` replaces ``[recovery] rates`` (today's rate from a host's feed)."""
+    policy = policy_from(PARCEL).with_rates({"EUR": "4.00"})
+    assert policy.rates == Rates("PLN", {"EUR": Decimal("4.00")})
+    assert policy_from(PARCEL).with_rates(Rates("PLN", {"EUR": Decimal(4)})) == policy
+
+
+def test_rates_from_python_are_checked_like_the_file() -> None:
+    text = PARCEL.replace('max = "50.00"', 'max = "12.00 EUR"')
+    policy = policy_from(_with_rates(text, '{ EUR = "4.25" }'))
+    with pytest.raises(ValidationError, match=r"12\.00 EUR cannot be converted to PLN"):
+        policy.with_rates({"RON": "0.85"})
+
+
+def test_rates_in_another_currency_than_the_policy_are_refused() -> None:
+    with pytest.raises(ValidationError, match="rates are in EUR, the policy's currency is PLN"):
+        policy_from(PARCEL).with_rates(Rates("EUR"))
+
+
+# ------------------------------------------------------------ Bulgaria in euros
+
+BGN_SHOP = """
+[recovery]
+currency = "BGN"
+channels = ["email"]
+
+[[thresholds]]
+name = "parcel-late"
+metric = "delivery_delay"
+unit = "hours"
+above = { major = 24, critical = 168 }
+compensation.major = { kind = "refund", percent = 10, of = "order_total", max = "50.00" }
+compensation.critical = { kind = "voucher", amount = "20.00", valid_days = 30 }
+"""
+
+IVAN = Customer(id="c-anna", locale="bg-BG", timezone="Europe/Sofia", email="ivan@example.bg")
+SOFIA = dt.timezone(dt.timedelta(hours=2))
+AFTER = dt.datetime(2026, 3, 3, 11, 0, tzinfo=SOFIA)
+BEFORE = dt.datetime(2025, 12, 31, 11, 0, tzinfo=SOFIA)
+
+
+def _text(actions: object) -> str:
+    (message,) = [a for a in actions if isinstance(a, MessageQueued)]  # type: ignore[attr-defined]
+    return message.message.text
+
+
+def test_a_fixed_lev_voucher_is_shown_in_euros_after_the_changeover(
+    make_recovery: MakeRecovery,
+) -> None:
+    """20.00 BGN / 1.95583 = 10.2258… EUR: 10,23 €, and no leva in the message."""
+    recovery = make_recovery(BGN_SHOP, IVAN)
+    actions = recovery.observe(late(200, AFTER, order_total="100.00", currency="BGN"))
+    assert _paid(actions) == [Money(Decimal("10.23"), "EUR")]
+    assert "10,23\u00a0€" in _text(actions)
+    assert "лв" not in _text(actions)
+
+
+def test_a_fixed_lev_voucher_stays_in_leva_before_the_changeover(
+    make_recovery: MakeRecovery,
+) -> None:
+    recovery = make_recovery(BGN_SHOP, IVAN)
+    actions = recovery.observe(late(200, BEFORE, order_total="100.00", currency="BGN"))
+    assert _paid(actions) == [Money(Decimal("20.00"), "BGN")]
+    assert "20,00\u00a0лв." in _text(actions)
+
+
+def test_a_lev_cap_applies_in_euros_after_the_changeover(make_recovery: MakeRecovery) -> None:
+    """10 % of 1000.00 BGN is 51.13 €; the 50 лв. cap is 25.5645… €, so 25.56 € is paid."""
+    recovery = make_recovery(BGN_SHOP, IVAN)
+    actions = recovery.observe(late(26, AFTER, order_total="1000.00", currency="BGN"))
+    assert _paid(actions) == [Money(Decimal("25.56"), "EUR")]
+
+
+def test_a_lev_cap_applies_in_leva_before_the_changeover(make_recovery: MakeRecovery) -> None:
+    recovery = make_recovery(BGN_SHOP, IVAN)
+    actions = recovery.observe(late(26, BEFORE, order_total="1000.00", currency="BGN"))
+    assert _paid(actions) == [Money(Decimal("50.00"), "BGN")]
+
+
+def test_an_order_in_leva_is_converted_once(make_recovery: MakeRecovery) -> None:
+    """10 % of 10.07 BGN is 1.007 BGN = 0.51487… €: 0.51 €, rounded once.
+
+    Converting the order first (10.07 BGN → 5.15 €) and then taking 10 %
+    would round twice and pay 0.52 €.
+    """
+    recovery = make_recovery(BGN_SHOP, IVAN)
+    actions = recovery.observe(late(26, AFTER, order_total="10.07", currency="BGN"))
+    assert _paid(actions) == [Money(Decimal("0.51"), "EUR")]
+
+
+def test_a_lev_budget_counts_euro_refunds_at_the_fixed_rate(make_recovery: MakeRecovery) -> None:
+    """100.00 BGN budget: a 60.00 BGN refund is 30.68 €; a second one would pass 100 BGN."""
+    text = BGN_SHOP.replace(
+        'currency = "BGN"', 'currency = "BGN"\nlimits = { compensation_per_30_days = "100.00" }'
+    ).replace('percent = 10, of = "order_total", max = "50.00"', 'amount = "60.00"')
+    recovery = make_recovery(text, IVAN)
+    first = recovery.observe(late(26, AFTER, "BG-1", order_total="1.00", currency="BGN"))
+    assert _paid(first) == [Money(Decimal("30.68"), "EUR")]
+    second = recovery.observe(late(26, AFTER, "BG-2", order_total="1.00", currency="BGN"))
+    assert _paid(second) == []
+    (suppressed,) = [a for a in second if isinstance(a, Suppressed)]
+    assert suppressed.reason == "budget: 100.00 BGN per 30 days, 60.00 BGN already given"

@@ -53,7 +53,7 @@ from pxr.model import (
     Suppressed,
     check_aware,
 )
-from pxr.money import Money
+from pxr.money import Money, budget_allows, total_in
 from pxr.plugins import Plugins, get_plugins
 from pxr.policy import Policy, Rule
 from pxr.thresholds import as_duration
@@ -340,7 +340,12 @@ class Recovery:
         if not policies:
             return []
         request = CompensationRequest(
-            breach, signal, self.policy.currency, rule.threshold.unit, customer.locale
+            breach,
+            signal,
+            self.policy.currency,
+            rule.threshold.unit,
+            customer.locale,
+            self.policy.rates,
         )
         # Decide everything before writing anything: a policy may reject the signal.
         # The control group keeps what the law owes and the apology; nothing else.
@@ -408,15 +413,18 @@ class Recovery:
             )
             return None
         budget = self.policy.limits.compensation_per_30_days
-        if not statutory and budget is not None and budget.currency == currency:
+        if not statutory and budget is not None:
             since = signal.at - dt.timedelta(days=30)
-            spent = self.ledger.spent_since(customer.id, since).get(currency, Decimal(0))
-            if spent + due > budget.amount:
+            given = self.ledger.spent_since(customer.id, since).items()
+            spent = [Money(amount, code) for code, amount in given]
+            rates = self.policy.rates
+            if not budget_allows(spent, Money(due, currency), budget, rates):
                 self._suppress(
                     breach,
                     signal.at,
                     "compensation",
-                    f"budget: {budget} per 30 days, {spent} {currency} already given",
+                    f"budget: {budget} per 30 days,"
+                    f" {total_in(spent, budget.currency, rates)} already given",
                     actions,
                 )
                 return None
