@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pxr import Customer
+from pxr import Customer, MemoryLedger, Recovery
 from pxr.cli import main
+from pxr.compensation import CompensationRequest, Refund
 from pxr.errors import CurrencyMismatchError, PolicyError, ValidationError
-from pxr.model import CompensationIssued, MessageQueued, Suppressed
-from pxr.money import Money, Rates
+from pxr.model import Breach, CompensationIssued, MessageQueued, Severity, Signal, Suppressed
+from pxr.money import Money, Rates, currency_on, round_to_minor_units
 from pxr.policy import loads_policy
 
-from .conftest import PARCEL, policy_from
+from .conftest import ANNA, PARCEL, policy_from
+from .money_strategies import amounts, any_rates, reference_factor, worth
 from .test_engine import MakeRecovery, late
 
 #: A EUR shop with a 100.00 EUR budget per customer and 30 days.
@@ -304,3 +309,84 @@ def test_a_lev_budget_counts_euro_refunds_at_the_fixed_rate(make_recovery: MakeR
     assert _paid(second) == []
     (suppressed,) = [a for a in second if isinstance(a, Suppressed)]
     assert suppressed.reason == "budget: 100.00 BGN per 30 days, 60.00 BGN already given"
+
+
+# ------------------------------------------------------------ properties
+
+ON = st.sampled_from([dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 6, 1)])
+
+
+@settings(max_examples=300)
+@given(
+    rates=any_rates(),
+    order=amounts(high=10**9),
+    cap=amounts(high=10**6),
+    percent=st.integers(min_value=1, max_value=100),
+    on=ON,
+)
+def test_a_cap_is_never_exceeded_in_any_currency(
+    rates: Rates, order: Money, cap: Money, percent: int, on: dt.date
+) -> None:
+    """For any order, cap, currencies and rates: the refund is at most the cap, counted
+    exactly in every currency; it is the share or the cap, each rounded once; with no
+    rate, an error."""
+    refund = Refund.from_config(
+        {"percent": percent, "max": f"{cap.amount} {cap.currency}"}, "refund", rates.currency
+    )
+    at = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
+    context = {"order_total": str(order.amount), "currency": order.currency}
+    signal = Signal(customer="c", subject="O-1", metric="delay", value=1, at=at, context=context)
+    breach = Breach("t", "O-1", "c", Severity.MAJOR, at, at)
+    request = CompensationRequest(breach, signal, rates.currency, rates=rates)
+    payout = currency_on(order.currency, on)
+    cap_factor = reference_factor(rates, cap.currency, payout)
+    if cap_factor is None:
+        with pytest.raises(CurrencyMismatchError):
+            refund.compensate(request)
+        return
+    paid = refund.compensate(request).amount
+    assert paid is not None
+    assert paid.currency == payout
+    for code in {payout, cap.currency, *worth(rates)}:
+        to_paid = reference_factor(rates, payout, code)
+        to_cap = reference_factor(rates, cap.currency, code)
+        if to_paid is not None and to_cap is not None:
+            assert Fraction(paid.amount) * to_paid <= Fraction(cap.amount) * to_cap
+    order_factor = reference_factor(rates, order.currency, payout)
+    assert order_factor is not None  # the same currency, or the euro's fixed rate
+    share = Fraction(order.amount) * Fraction(percent, 100) * order_factor
+    assert paid.amount == min(
+        round_to_minor_units(share, payout),
+        round_to_minor_units(Fraction(cap.amount) * cap_factor, payout, down=True),
+    )
+
+
+@settings(max_examples=40)
+@given(
+    orders=st.lists(
+        st.tuples(st.sampled_from(["PLN", "EUR", "RON", "BGN"]), st.integers(1, 10**6)),
+        min_size=1,
+        max_size=6,
+    ),
+    budget=st.integers(1, 50_000),
+    budget_currency=st.sampled_from(["PLN", "EUR", "RON"]),
+)
+def test_the_engine_never_gives_beyond_the_budget_in_any_currency(
+    orders: list[tuple[str, int]], budget: int, budget_currency: str
+) -> None:
+    """Refunds of orders in PLN, EUR, RON and BGN against one budget, through the engine."""
+    limit = Money(Decimal(budget).scaleb(-2), budget_currency)
+    text = PARCEL.replace(
+        'currency = "PLN"',
+        f'currency = "PLN"\nlimits = {{ compensation_per_30_days = "{limit}" }}',
+    ).replace('max = "50.00"', 'max = "100000.00"')
+    policy = policy_from(_with_rates(text, '{ EUR = "4.25", RON = "0.85" }'))
+    recovery = Recovery(policy, MemoryLedger(), customers=[ANNA])
+    paid: list[Money] = []
+    for n, (currency, cents) in enumerate(orders):
+        total = str(Decimal(cents).scaleb(-2))
+        signal = late(26, subject=f"O-{n}", order_total=total, currency=currency)
+        paid += [m for m in _paid(recovery.observe(signal)) if m is not None]
+    value = worth(policy.rates)
+    given = sum((Fraction(m.amount) * value[m.currency] for m in paid), Fraction(0))
+    assert given <= Fraction(limit.amount) * value[limit.currency]
