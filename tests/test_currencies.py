@@ -201,7 +201,9 @@ def test_pxr_check_accepts_the_policy_once_it_has_the_rate(
     )
     path.write_text(_with_rates(text, '{ PLN = "0.235" }'), encoding="utf-8")
     assert main(["check", str(path)]) == 0
-    assert "ok" in capsys.readouterr().out
+    assert capsys.readouterr().out.endswith(
+        "ok — 1 thresholds, 0 stages, locale en, currency EUR, rates for PLN\n"
+    )
 
 
 # ------------------------------------------------------------ rates from Python

@@ -249,9 +249,16 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNUSABLE
     out.write(
         f"{args.policy}: ok — {len(policy.rules)} thresholds, {len(policy.stages)} stages,"
-        f" locale {policy.locale}, currency {policy.currency}\n"
+        f" locale {policy.locale}, currency {policy.currency}"
+        f"{_rates_note(policy)}\n"
     )
     return EXIT_OK
+
+
+def _rates_note(policy: Policy) -> str:
+    """``", rates for EUR, RON"``: the other currencies the policy declares."""
+    others = sorted(policy.currencies - {policy.currency})
+    return f", rates for {', '.join(others)}" if others else ""
 
 
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -387,8 +387,8 @@ class Rates:
             missing = ", ".join(c for c, w in ((source, worth), (target, into)) if w is None)
             raise CurrencyMismatchError(
                 "recovery.rates",
-                f"cannot convert {source} to {target}: no rate for {missing}"
-                f" in {self.currency} (give one in [recovery] rates)",
+                f"cannot convert {source} to {target}: [recovery] rates has no rate"
+                f" for {missing} (what one unit is worth in {self.currency})",
             )
         return worth / into
 

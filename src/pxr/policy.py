@@ -176,7 +176,8 @@ def check_amounts(policy: Policy) -> None:
             raise ValidationError(
                 where,
                 f"{money} cannot be converted to {policy.currency}, the policy's currency:"
-                f' give a rate in [recovery] rates, such as {money.currency} = "1.00"',
+                f" give [recovery] rates a {money.currency} rate"
+                f" (what one {money.currency} is worth in {policy.currency})",
             )
 
 
