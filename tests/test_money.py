@@ -22,6 +22,7 @@ from pxr.money import (
     in_euro_if_bulgarian_lev,
     parse_money,
     round_to_minor_units,
+    still_due,
     territory_currency,
     total_in,
 )
@@ -207,6 +208,14 @@ def test_what_is_left_of_a_budget_is_rounded_down() -> None:
     assert total_in([Money(Decimal(10), "EUR"), Money(Decimal(1), "PLN")], "PLN", PLN_RATES) == (
         Money(Decimal("43.50"), "PLN")
     )
+
+
+def test_a_top_up_credits_what_was_paid_in_another_currency() -> None:
+    """A breach paid 10.00 BGN in December; January's 20.00 EUR tier owes 14.88 EUR more."""
+    paid = [Money(Decimal(10), "BGN")]  # 5.1129… EUR
+    owed = still_due(paid, Money(Decimal(20), "EUR"), Rates("BGN"))
+    assert owed == Money(Decimal("14.88"), "EUR")  # 14.8870… rounded down
+    assert still_due(paid, Money(Decimal(5), "EUR"), Rates("BGN")) == Money.zero("EUR")
 
 
 # ------------------------------------------------------------ properties

@@ -106,9 +106,9 @@ class CompensationRequest:
             )
         return currency_on(order, self.signal.at.date())
 
-    def pay(self, money: Money, *, currency: str | None = None) -> Money:
+    def pay(self, money: Money) -> Money:
         """``money`` converted to the payout currency, rounded once."""
-        return self.conversion.convert(money, currency or self.payout_currency())
+        return self.conversion.convert(money, self.payout_currency())
 
 
 @runtime_checkable

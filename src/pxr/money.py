@@ -42,6 +42,7 @@ __all__ = [
     "parse_amount",
     "parse_money",
     "round_to_minor_units",
+    "still_due",
     "territory_currency",
     "total_in",
 ]
@@ -434,3 +435,15 @@ def budget_left(spent: Iterable[Money], limit: Money, target: str, rates: Rates)
     )
     exact = max(Fraction(0), left) * rates.factor(limit.currency, target)
     return Money(round_to_minor_units(exact, target, down=True), target)
+
+
+def still_due(paid: Iterable[Money], amount: Money, rates: Rates) -> Money:
+    """What of ``amount`` is not yet covered by ``paid`` (in any currencies).
+
+    For an escalation that tops up what a breach already paid, even when the
+    earlier payment was in another currency (leva before the euro, say):
+    converted exactly, rounded down, never below zero.
+    """
+    covered = sum((rates.exact(m, amount.currency) for m in paid), Fraction(0))
+    left = max(Fraction(0), Fraction(amount.amount) - covered)
+    return Money(round_to_minor_units(left, amount.currency, down=True), amount.currency)
