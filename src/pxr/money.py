@@ -273,15 +273,23 @@ def territory_currency(territory: str, on: dt.date) -> str:
 # ------------------------------------------------------------ rates
 
 
-def _rate_table(value: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    return dict(value)
+def _rate_table(value: Mapping[str, Decimal | str | int]) -> dict[str, Decimal]:
+    """Rates as Decimals, from Decimals, ints or strings (never floats)."""
+    table: dict[str, Decimal] = {}
+    for code, raw in value.items():
+        where = f"recovery.rates.{code}"
+        check_currency(code, where)
+        if isinstance(raw, float):
+            raise ValidationError(where, f'expected a rate as a string such as "4.25", got {raw!r}')
+        table[code] = parse_amount(raw, where)
+    return table
 
 
 @attrs.frozen
 class Rates:
     """What one unit of each currency is worth in ``currency`` (the policy's).
 
-    ``Rates("PLN", {"EUR": Decimal("4.25"), "RON": Decimal("0.85")})`` says
+    ``Rates("PLN", {"EUR": "4.25", "RON": "0.85"})`` says
     1 EUR = 4.25 PLN and 1 RON = 0.85 PLN. They convert between any two of
     ``currency`` and the currencies listed, and, by the fixed rates of
     :data:`EURO_CHANGEOVERS`, the euro and a currency that changed over to it
@@ -295,11 +303,10 @@ class Rates:
     def __attrs_post_init__(self) -> None:
         for code, rate in self.per_unit.items():
             where = f"recovery.rates.{code}"
-            check_currency(code, where)
             if code == self.currency:
                 raise ValidationError(where, "is the policy's own currency; its rate is 1")
-            if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
-                raise ValidationError(where, f"expected a positive rate, got {rate!r}")
+            if rate <= 0:
+                raise ValidationError(where, f"expected a positive rate, got {rate}")
         # The euro and the currencies that changed over to it are tied by law:
         # a rate for more than one of them could contradict the fixed rate.
         euro = {"EUR", *(c.currency for c in EURO_CHANGEOVERS)}
@@ -320,16 +327,7 @@ class Rates:
             raise ValidationError(
                 "recovery.rates", f'expected a table such as {{ EUR = "4.25" }}, got {table!r}'
             )
-        per_unit: dict[str, Decimal] = {}
-        for code, raw in table.items():
-            where = f"recovery.rates.{code}"
-            check_currency(code, where)
-            if isinstance(raw, float):
-                raise ValidationError(
-                    where, f'expected a rate as a string such as "4.25", got {raw!r}'
-                )
-            per_unit[code] = parse_amount(raw, where)
-        return cls(currency, per_unit)
+        return cls(currency, table)
 
     @property
     def currencies(self) -> frozenset[str]:

@@ -150,7 +150,7 @@ class Policy:
         names then has no rate to its currency.
         """
         if not isinstance(rates, Rates):
-            rates = Rates.parse(dict(rates), self.currency)
+            rates = Rates(self.currency, rates)
         return attrs.evolve(self, rates=rates)
 
 
