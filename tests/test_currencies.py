@@ -20,6 +20,7 @@ from pxr import Customer, MemoryLedger, Recovery
 from pxr.cli import main
 from pxr.compensation import CompensationRequest, Refund
 from pxr.errors import CurrencyMismatchError, PolicyError, ValidationError
+from pxr.ledger import Ledger
 from pxr.model import Breach, CompensationIssued, MessageQueued, Severity, Signal, Suppressed
 from pxr.money import Money, Rates, currency_on, round_to_minor_units
 from pxr.policy import loads_policy
@@ -209,11 +210,16 @@ def test_pxr_check_accepts_the_policy_once_it_has_the_rate(
 # ------------------------------------------------------------ rates from Python
 
 
-def test_a_host_passes_rates_from_python(make_recovery: MakeRecovery) -> None:
-    """``Policy.with_rates`` replaces ``[recovery] rates`` (today's rate from a host's feed)."""
-    policy = policy_from(PARCEL).with_rates({"EUR": "4.00"})
+def test_a_host_passes_rates_from_python(ledger: Ledger) -> None:
+    """``Policy.with_rates`` replaces ``[recovery] rates``: today's rate from a host's feed.
+
+    At 1 EUR = 4.00 PLN the 50.00 PLN cap is 12.50 EUR.
+    """
+    policy = policy_from(_with_rates(PARCEL, '{ EUR = "4.25" }')).with_rates({"EUR": "4.00"})
     assert policy.rates == Rates("PLN", {"EUR": Decimal("4.00")})
-    assert policy_from(PARCEL).with_rates(Rates("PLN", {"EUR": Decimal(4)})) == policy
+    recovery = Recovery(policy, ledger, customers=[ANNA])
+    actions = recovery.observe(late(26, order_total="10000.00", currency="EUR"))
+    assert _paid(actions) == [Money(Decimal("12.50"), "EUR")]
 
 
 def test_rates_from_python_are_checked_like_the_file() -> None:
