@@ -324,7 +324,7 @@ def test_a_lev_budget_counts_euro_refunds_at_the_fixed_rate(make_recovery: MakeR
 ON = st.sampled_from([dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 6, 1)])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     rates=any_rates(),
     order=amounts(high=10**9),
@@ -369,7 +369,7 @@ def test_a_cap_is_never_exceeded_in_any_currency(
     )
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(
     orders=st.lists(
         st.tuples(st.sampled_from(["PLN", "EUR", "RON", "BGN"]), st.integers(1, 10**6)),

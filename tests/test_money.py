@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from babel.numbers import get_currency_precision
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pxr.errors import CurrencyMismatchError, ValidationError
@@ -221,6 +221,7 @@ def test_a_top_up_credits_what_was_paid_in_another_currency() -> None:
 # ------------------------------------------------------------ properties
 
 
+@settings(deadline=None)  # no wall-clock limit in tests
 @given(rates=any_rates(), amount=amounts(), target=currencies)
 def test_a_conversion_rounds_once_or_raises_without_a_rate(
     rates: Rates, amount: Money, target: str
@@ -238,6 +239,7 @@ def test_a_conversion_rounds_once_or_raises_without_a_rate(
     assert rates.convert(amount, target).amount == expected
 
 
+@settings(deadline=None)  # no wall-clock limit in tests
 @given(codes=st.lists(currencies, min_size=2, max_size=2, unique=True), units=st.integers(0, 99))
 def test_mixing_two_currencies_always_raises(codes: list[str], units: int) -> None:
     a, b = (Money(Decimal(units), code) for code in codes)
@@ -247,6 +249,7 @@ def test_mixing_two_currencies_always_raises(codes: list[str], units: int) -> No
         _ = a <= b
 
 
+@settings(deadline=None)  # no wall-clock limit in tests
 @given(data=st.data(), rates=any_rates())
 def test_a_budget_is_never_exceeded_in_any_currency(data: st.DataObject, rates: Rates) -> None:
     """Offers in any convertible currencies, each given only if the budget allows it:
