@@ -207,6 +207,24 @@ def test_pxr_check_accepts_the_policy_once_it_has_the_rate(
     )
 
 
+def _documented_policy() -> str:
+    page = (Path(__file__).parent.parent / "docs" / "money.md").read_text(encoding="utf-8")
+    return page.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_policy_caps_a_eur_order_and_converts_a_eur_voucher(
+    ledger: Ledger,
+) -> None:
+    """docs/money.md's policy: 50.00 PLN is an 11.76 EUR cap; a 20.00 EUR voucher is
+    85.00 PLN on a PLN order."""
+    policy = loads_policy(_documented_policy(), name="money.md")
+    recovery = Recovery(policy, ledger, customers=[ANNA])
+    refund = recovery.observe(late(26, subject="A", order_total="500.00", currency="EUR"))
+    assert _paid(refund) == [Money(Decimal("11.76"), "EUR")]
+    voucher = recovery.observe(late(200, subject="B", order_total="500.00", currency="PLN"))
+    assert _paid(voucher) == [Money(Decimal("85.00"), "PLN")]
+
+
 # ------------------------------------------------------------ rates from Python
 
 
