@@ -209,19 +209,22 @@ class EuroChangeover:
     on: dt.date
 
 
-#: Every changeover pxr applies, by law and without a host's rate. CLDR lags
-#: (CLDR 47 lists BGN with no end date; it listed HRK first in 2023), so pxr
-#: states the facts itself. The next country to adopt the euro is one row.
+_BULGARIA = EuroChangeover("BGN", Decimal("1.95583"), dt.date(2026, 1, 1))
+
+#: Every changeover pxr applies, by law and without a host's rate. Babel's
+#: CLDR data lags (CLDR 47 lists BGN with no end date, and HRK before EUR for
+#: Croatia in 2023), so pxr states the facts itself. The next country to
+#: adopt the euro is one more row.
 EURO_CHANGEOVERS: tuple[EuroChangeover, ...] = (
     # The rates of Council Regulation (EC) No 2866/98, as amended for each country.
     EuroChangeover("HRK", Decimal("7.53450"), dt.date(2023, 1, 1)),
-    EuroChangeover("BGN", Decimal("1.95583"), dt.date(2026, 1, 1)),
+    _BULGARIA,
 )
 
 #: The fixed conversion rate: 1 EUR = 1.95583 BGN.
-BGN_PER_EUR = Decimal("1.95583")
+BGN_PER_EUR = _BULGARIA.per_euro
 #: Bulgaria adopted the euro on this day.
-BG_EURO_ADOPTION = dt.date(2026, 1, 1)
+BG_EURO_ADOPTION = _BULGARIA.on
 
 
 def _changeover(currency: str, changeovers: Iterable[EuroChangeover]) -> EuroChangeover | None:
