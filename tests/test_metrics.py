@@ -88,7 +88,9 @@ def test_deliveries_per_channel_with_failures_and_fallbacks(ledger: Ledger) -> N
 
 def test_cost_per_currency_and_kind(ledger: Ledger) -> None:
     ivan = Customer(id="c-ivan", locale="bg", email="ivan@example.bg")
-    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA, ivan])
+    # The PLN cap applies to the EUR order at the policy's rate (1 EUR = 4.25 PLN).
+    text = PARCEL.replace('currency = "PLN"', 'currency = "PLN"\nrates = { EUR = "4.25" }')
+    recovery = Recovery(policy_from(text), ledger, customers=[ANNA, ivan])
     recovery.observe(late("A", at(2)))
     recovery.observe(attrs.evolve(late("B", at(2), "c-ivan"), context={"order_total": "50.00 EUR"}))
     recovery.observe(late("C", at(2), hours=200))

@@ -21,6 +21,7 @@ from pxr.compensation import CompensationFactory, CompensationPolicy, Compensati
 from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.engine import Recovery
 from pxr.errors import (
+    CurrencyMismatchError,
     EventError,
     LedgerError,
     PolicyError,
@@ -44,7 +45,7 @@ from pxr.model import (
     Severity,
     Signal,
 )
-from pxr.money import Money
+from pxr.money import Money, Rates
 from pxr.plugins import Plugins
 from pxr.policy import Policy, load_policy, loads_policy
 from pxr.registry import ThresholdFactory
@@ -66,6 +67,7 @@ __all__ = [
     "CompensationPolicy",
     "CompensationRequest",
     "Content",
+    "CurrencyMismatchError",
     "Customer",
     "CustomerDirectory",
     "DeliveryResult",
@@ -87,6 +89,7 @@ __all__ = [
     "PolicyError",
     "Purpose",
     "PxrError",
+    "Rates",
     "Reason",
     "Recovery",
     "SQLiteLedger",

@@ -268,12 +268,19 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if policy is not None:
         out.write(
             f"{args.policy}: ok — {len(policy.rules)} thresholds, {len(policy.stages)} stages,"
-            f" locale {policy.locale}, currency {policy.currency}\n"
+            f" locale {policy.locale}, currency {policy.currency}"
+            f"{_rates_note(policy)}\n"
         )
     if transports is not None:
         listed = ", ".join(f"{channel} via {kind}" for channel, kind in transports.items())
         out.write(f"{args.transports}: ok — {listed or 'no channels'}\n")
     return EXIT_OK
+
+
+def _rates_note(policy: Policy) -> str:
+    """``", rates for EUR, RON"``: the other currencies the policy declares."""
+    others = sorted(policy.currencies - {policy.currency})
+    return f", rates for {', '.join(others)}" if others else ""
 
 
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

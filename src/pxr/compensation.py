@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -18,7 +19,16 @@ import attrs
 from pxr._durations import parse_duration
 from pxr.errors import ValidationError
 from pxr.model import Breach, Compensation, Signal
-from pxr.money import Money, in_euro_if_bulgarian_lev, parse_amount, parse_money
+from pxr.money import (
+    Money,
+    Rates,
+    check_currency,
+    currency_on,
+    in_euro_after_changeover,
+    parse_amount,
+    parse_money,
+    round_to_minor_units,
+)
 from pxr.thresholds import as_duration
 
 __all__ = [
@@ -29,6 +39,7 @@ __all__ = [
     "CompensationRequest",
     "Contact",
     "Gift",
+    "NamesAmounts",
     "Refund",
     "Voucher",
     "new_voucher_code",
@@ -47,7 +58,8 @@ def new_voucher_code(length: int = 10) -> str:
 @attrs.frozen
 class CompensationRequest:
     """Everything a policy may read: the breach, the signal that raised it,
-    the policy's default currency, and the threshold's unit.
+    the policy's default currency, the threshold's unit, and the rates that
+    convert between currencies.
     """
 
     breach: Breach
@@ -56,6 +68,13 @@ class CompensationRequest:
     unit: str | None = None
     #: The customer's locale, for anything the compensation names in words.
     locale: str = "en"
+    #: The policy's rates; ``None`` converts only by the euro's fixed rates.
+    rates: Rates | None = None
+
+    @property
+    def conversion(self) -> Rates:
+        """The rates to convert with (the policy's, or none beyond the law's)."""
+        return self.rates if self.rates is not None else Rates(self.currency)
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -66,13 +85,30 @@ class CompensationRequest:
         """The signal's value as a duration, if the threshold has a unit."""
         return as_duration(self.signal.value, self.unit)
 
-    def context_money(self, key: str, kind: str) -> Money:
-        """A money value from the context, in its ``currency`` or the default."""
+    def order_money(self, key: str, kind: str) -> Money:
+        """A money value from the context, as the order states it: in its own
+        currency, else the context's ``currency``, else the policy's."""
         if key not in self.context:
             raise ValidationError(f"signal.context.{key}", f"needed by {kind!r} compensation")
         currency = self.context.get("currency", self.currency)
-        money = parse_money(self.context[key], str(currency), f"signal.context.{key}")
-        return in_euro_if_bulgarian_lev(money, self.signal.at.date())
+        return parse_money(self.context[key], str(currency), f"signal.context.{key}")
+
+    def context_money(self, key: str, kind: str) -> Money:
+        """A money value from the context, in euros if its currency has changed over."""
+        return in_euro_after_changeover(self.order_money(key, kind), self.signal.at.date())
+
+    def payout_currency(self, order: str | None = None) -> str:
+        """The currency the customer is paid in: the order's (``order``, else the
+        context's ``currency``, else the policy's), in euros after a changeover."""
+        if order is None:
+            order = check_currency(
+                self.context.get("currency", self.currency), "signal.context.currency"
+            )
+        return currency_on(order, self.signal.at.date())
+
+    def pay(self, money: Money) -> Money:
+        """``money`` converted to the payout currency, rounded once."""
+        return self.conversion.convert(money, self.payout_currency())
 
 
 @runtime_checkable
@@ -92,6 +128,19 @@ class CompensationPolicy(Protocol):
 
     def compensate(self, request: CompensationRequest) -> Compensation | None:
         """The compensation for ``request``, or ``None``."""
+        ...
+
+
+@runtime_checkable
+class NamesAmounts(Protocol):
+    """A compensation policy that names fixed amounts (a value, a cap).
+
+    The policy loader checks that each converts to the policy's currency
+    (``pxr check`` refuses it otherwise); a plugin kind may implement it too.
+    """
+
+    def amounts(self) -> Mapping[str, Money]:
+        """The fixed amounts, by their key in the policy table (``"max"``)."""
         ...
 
 
@@ -143,13 +192,27 @@ class _Amount:
     max: Money | None
 
     def value(self, request: CompensationRequest, kind: str) -> Money:
+        """The amount in the payout currency, converted and rounded once, never over ``max``."""
+        rates = request.conversion
         if isinstance(self.basis, Money):
-            amount = self.basis
+            currency = request.payout_currency()
+            exact = rates.exact(self.basis, currency)
         else:
-            amount = request.context_money(self.of, kind).percent(self.basis)
-        if self.max is not None and amount.currency == self.max.currency and amount > self.max:
-            amount = self.max
+            order = request.order_money(self.of, kind)
+            currency = request.payout_currency(order.currency)
+            exact = rates.exact(order, currency) * Fraction(self.basis) / 100
+        amount = Money(round_to_minor_units(exact, currency), currency)
+        if self.max is not None:
+            # A cap in another currency is converted, never skipped; rounded
+            # down, so that it is not exceeded in its own currency either.
+            cap = rates.convert(self.max, currency, down=True)
+            amount = min(amount, cap)
         return amount
+
+    def amounts(self) -> dict[str, Money]:
+        """The fixed amounts named in the policy, by key."""
+        named = {"amount": self.basis} if isinstance(self.basis, Money) else {}
+        return named | ({"max": self.max} if self.max is not None else {})
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> _Amount:
@@ -180,6 +243,10 @@ class Refund:
         """The refund, in the order's currency."""
         return Compensation(kind=self.kind, amount=self.amount.value(request, self.kind))
 
+    def amounts(self) -> dict[str, Money]:
+        """The fixed ``amount`` and ``max``, if given."""
+        return self.amount.amounts()
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Refund:
         """``{ kind = "refund", percent = 10, of = "order_total", max = "50.00" }``."""
@@ -204,6 +271,10 @@ class Voucher:
             code=new_voucher_code(),
             expires_at=request.signal.at + dt.timedelta(days=self.valid_days),
         )
+
+    def amounts(self) -> dict[str, Money]:
+        """The fixed ``amount`` and ``max``, if given."""
+        return self.amount.amounts()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Voucher:
@@ -241,8 +312,13 @@ class Gift:
         return next(iter(self.item.values()))
 
     def compensate(self, request: CompensationRequest) -> Compensation:
-        """The gift, named in the customer's language."""
-        return Compensation(kind=self.kind, amount=self.value, item=self.item_for(request.locale))
+        """The gift, named in the customer's language; its value in the payout currency."""
+        value = None if self.value is None else request.pay(self.value)
+        return Compensation(kind=self.kind, amount=value, item=self.item_for(request.locale))
+
+    def amounts(self) -> dict[str, Money]:
+        """The ``value``, if given."""
+        return {"value": self.value} if self.value is not None else {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], where: str, currency: str) -> Gift:

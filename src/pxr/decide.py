@@ -30,7 +30,7 @@ from pxr.ledger import (
     SuppressionRecord,
 )
 from pxr.model import Breach, Compensation, Content, Customer, Purpose, Reason, Severity, Signal
-from pxr.money import Money
+from pxr.money import Money, budget_allows, total_in
 from pxr.policy import Policy, Rule
 from pxr.thresholds import as_duration
 
@@ -172,7 +172,7 @@ def _compensate(
     if not policies:
         return []
     request = CompensationRequest(
-        breach, signal, policy.currency, rule.threshold.unit, customer.locale
+        breach, signal, policy.currency, rule.threshold.unit, customer.locale, policy.rates
     )
     # The control group keeps what the law owes and the apology; nothing else.
     withheld = [p for p in policies if breach.holdout and not p.statutory and p.kind != "apology"]
@@ -250,16 +250,18 @@ def _top_up(
         )
         return None
     budget = policy.limits.compensation_per_30_days
-    if not compensation.statutory and budget is not None and budget.currency == currency:
-        spent = tally.spent.get(currency, Decimal(0))
-        if spent + due > budget.amount:
+    if not compensation.statutory and budget is not None:
+        # Whatever the currencies given so far, at the policy's rates.
+        spent = [Money(amount, code) for code, amount in tally.spent.items()]
+        if not budget_allows(spent, Money(due, currency), budget, policy.rates):
+            given = total_in(spent, budget.currency, policy.rates)
             items.append(
                 _suppression(
                     breach,
                     signal.at,
                     "compensation",
                     Reason.BUDGET,
-                    f"budget: {budget} per 30 days, {spent} {currency} already given",
+                    f"budget: {budget} per 30 days, {given} already given",
                 )
             )
             return None

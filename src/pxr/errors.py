@@ -8,6 +8,7 @@ before they reach a message.
 from __future__ import annotations
 
 __all__ = [
+    "CurrencyMismatchError",
     "EventError",
     "LedgerError",
     "PolicyError",
@@ -42,6 +43,15 @@ class ValidationError(PxrError, ValueError):
 
 class UnknownKindError(ValidationError):
     """A policy named a threshold or compensation kind nobody registered."""
+
+
+class CurrencyMismatchError(ValidationError):
+    """Amounts in two currencies met with no rate between them.
+
+    Raised by :class:`~pxr.money.Money` arithmetic and comparisons across
+    currencies, and by a conversion for which neither the policy's rates nor
+    a euro changeover give a rate. pxr never guesses a rate or skips a cap.
+    """
 
 
 class PolicyError(PxrError):

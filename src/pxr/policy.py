@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from pxr._durations import check_unit, parse_duration
-from pxr.compensation import CompensationPolicy
+from pxr.compensation import CompensationPolicy, NamesAmounts
 from pxr.errors import PolicyError, ValidationError
 from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
-from pxr.money import Money, check_currency, parse_money
+from pxr.money import Money, Rates, check_currency, parse_money
 from pxr.registry import lookup
 from pxr.thresholds import Threshold, Tiered
 
@@ -35,6 +35,7 @@ __all__ = [
     "QuietHours",
     "Rule",
     "Stage",
+    "check_amounts",
     "load_policy",
     "loads_policy",
     "tiered_threshold",
@@ -123,10 +124,65 @@ class Policy:
     stages: tuple[Stage, ...] = ()
     #: Send SMS in GSM-7 where a plain transliteration exists (cheaper, less polished).
     sms_transliterate: bool = False
+    #: What one unit of other currencies is worth in ``currency`` (``[recovery] rates``).
+    rates: Rates = attrs.field(
+        default=attrs.Factory(lambda self: Rates(self.currency), takes_self=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.rates.currency != self.currency:
+            raise ValidationError(
+                "recovery.rates",
+                f"rates are in {self.rates.currency}, the policy's currency is {self.currency}",
+            )
+        check_amounts(self)
 
     def rule(self, threshold: str) -> Rule | None:
         """The rule whose threshold has this name."""
         return next((r for r in self.rules if r.threshold.name == threshold), None)
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        """The currencies the policy declares: its own and those in its rates."""
+        return self.rates.currencies
+
+    def with_rates(self, rates: Rates | Mapping[str, str | Decimal]) -> Policy:
+        """This policy with the host's rates in place of ``[recovery] rates``
+        (``{"EUR": "4.31"}``: one euro is 4.31 of the policy's currency).
+
+        Raises :class:`~pxr.errors.ValidationError` if an amount the policy
+        names then has no rate to its currency.
+        """
+        if not isinstance(rates, Rates):
+            rates = Rates(self.currency, rates)
+        return attrs.evolve(self, rates=rates)
+
+
+def check_amounts(policy: Policy) -> None:
+    """Refuse a policy with an amount (a value, a cap, the budget) that cannot
+    be converted to its currency, and so to every currency it declares.
+
+    Raises :class:`~pxr.errors.ValidationError` naming the key.
+    """
+    named: list[tuple[str, Money]] = []
+    budget = policy.limits.compensation_per_30_days
+    if budget is not None:
+        named.append(("recovery.limits.compensation_per_30_days", budget))
+    for i, rule in enumerate(policy.rules):
+        for severity, policies in rule.compensation.items():
+            for j, compensation in enumerate(policies):
+                if isinstance(compensation, NamesAmounts):
+                    at = f"thresholds[{i}].compensation.{severity}"
+                    at += f"[{j}]" if len(policies) > 1 else ""
+                    named += [(f"{at}.{key}", m) for key, m in compensation.amounts().items()]
+    for where, money in named:
+        if not policy.rates.can_convert(money.currency, policy.currency):
+            raise ValidationError(
+                where,
+                f"{money} cannot be converted to {policy.currency}, the policy's currency:"
+                f" give [recovery] rates a {money.currency} rate"
+                f" (what one {money.currency} is worth in {policy.currency})",
+            )
 
 
 # ------------------------------------------------------------------ loading
@@ -186,6 +242,7 @@ _RECOVERY_KEYS = {
     "limits",
     "delivery",
     "sms",
+    "rates",
 }
 #: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
@@ -215,6 +272,7 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
     if "locale" in table:
         out["locale"] = normalize_locale(table["locale"], "recovery.locale")
     out["currency"] = check_currency(table.get("currency", "EUR"), "recovery.currency")
+    out["rates"] = Rates.parse(table.get("rates", {}), out["currency"])
     if "channels" in table:
         channels = _expect(table["channels"], list, "recovery.channels", "a list of channel names")
         for i, name in enumerate(channels):
