@@ -9,10 +9,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pxr import Customer, MemoryLedger, Policy, Recovery, SQLiteLedger
 from pxr.ledger import Ledger
 from pxr.policy import parse_policy
+
+# No wall-clock limits in tests: Hypothesis's per-example deadline fails a
+# correct test on a busy machine.
+settings.register_profile("pxr", deadline=None)
+settings.load_profile("pxr")
 
 WARSAW = dt.timezone(dt.timedelta(hours=1))
 EXAMPLES = Path(__file__).parent.parent / "examples"

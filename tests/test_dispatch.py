@@ -19,7 +19,7 @@ from pxr.channels import DeliveryResult, DeliveryStatus, MessageUnsendable, Noti
 from pxr.channels.sms import TwilioSms
 from pxr.dispatch import LEASE, Dispatcher, DispatchReport, backoff
 from pxr.i18n import translator
-from pxr.ledger import Ledger
+from pxr.ledger import DeliveryAttempt, Ledger, OutboxStatus
 from pxr.model import Message
 from pxr.plugins import get_plugins
 from pxr.policy import Delivery
@@ -135,18 +135,25 @@ def test_transient_failures_are_retried_with_backoff_then_sent(
     assert len(twilio.requests) == 3
 
 
-def test_after_the_last_attempt_a_message_is_dead_lettered(
+def test_after_an_outage_the_next_channel_is_tried_and_dead_only_when_all_failed(
     ledger: Ledger, twilio: FakeProvider
 ) -> None:
     twilio.default = twilio_error(20500, 503)
     Recovery(policy_from(PARCEL), ledger, customers=[ANNA]).observe(late("A"))
-    send = dispatcher(ledger, sms(twilio), max_attempts=3, retry_backoff=dt.timedelta(seconds=1))
-    for minute in range(10):
+    down = [DeliveryResult.transient("SMTP 451")] * 3
+    email = RecordingNotifier("email", down)
+    send = dispatcher(
+        ledger, sms(twilio), email, max_attempts=3, retry_backoff=dt.timedelta(seconds=1)
+    )
+    for minute in range(20):
         send.run(at(3, 0, minute))
     (entry,) = ledger.outbox()
+    assert len(twilio.requests) == 3, "three tries on SMS, then e-mail"
+    assert len(email.sent) == 3
     assert entry.status == "dead"
-    assert entry.last_error == "Twilio HTTP 503"
-    assert len(twilio.requests) == 3
+    assert entry.last_error == "SMTP 451"
+    statuses = [(a.channel, a.status) for a in ledger.attempts()]
+    assert statuses == [("sms", "transient")] * 3 + [("email", "transient")] * 3
 
 
 def test_a_permanent_failure_moves_to_the_next_channel(
@@ -441,3 +448,26 @@ def test_the_message_key_reaches_a_transport_that_takes_one(ledger: Ledger) -> N
     dispatcher(ledger, Keyed()).run(at(3))
     (entry,) = ledger.outbox()
     assert keys == [entry.key]
+
+
+def test_a_notice_overtaken_by_a_resolution_already_sent_is_cancelled(ledger: Ledger) -> None:
+    """Drained late, the outbox must not say "2 hours late" after "it's fixed"."""
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    recovery.observe(late("A", hours=2, when=at(2, 10)))
+    recovery.resolve("A", at(2, 11))
+    _, resolution = ledger.outbox()
+    assert resolution.id is not None
+    sms_only = RecordingNotifier("sms")
+    # The resolution goes out first (say, a dispatcher that only took the newest).
+    ledger.claim(resolution.id, at(3), at(3, 1))
+    ledger.settle(
+        resolution.id,
+        DeliveryAttempt(resolution.id, 1, "sms", "sent", at(3)),
+        OutboxStatus.SENT,
+    )
+    report = dispatcher(ledger, sms_only).run(at(3, 2))
+    assert (report.sent, report.cancelled) == (0, 1)
+    assert sms_only.sent == []
+    (stale, _) = ledger.outbox()
+    assert stale.status == "cancelled"
+    assert stale.last_error == "overtaken by a later message about the same breach"

@@ -150,18 +150,21 @@ def test_quiet_hours_defer_the_message_instead_of_dropping_it(make_recovery: Mak
     assert message.message.send_at == at(3, 8, 0)
 
 
-def test_rate_limit_suppresses_with_a_reason(make_recovery: MakeRecovery) -> None:
+def test_over_the_daily_limit_a_message_is_deferred_not_dropped(
+    make_recovery: MakeRecovery,
+) -> None:
+    """The customer was paid: they must be told, a day later if need be."""
     text = PARCEL.replace('currency = "PLN"', 'currency = "PLN"\nlimits = { messages_per_day = 2 }')
     recovery = make_recovery(text)
     recovery.observe(late(26, subject="A"))
     recovery.observe(late(26, subject="B"))
     actions = recovery.observe(late(26, subject="C"))
-    (suppressed,) = [a for a in actions if isinstance(a, Suppressed)]
-    assert suppressed.what == "message"
-    assert suppressed.reason == "rate limit: 2 messages per day"
-    assert not any(isinstance(a, MessageQueued) for a in actions)
-    # A day later the customer can be told again.
-    assert any(isinstance(a, MessageQueued) for a in recovery.observe(late(26, at(3, 11), "D")))
+    assert not any(isinstance(a, Suppressed) for a in actions)
+    (held,) = [a for a in actions if isinstance(a, MessageQueued)]
+    assert held.deferred
+    assert held.send_at == at(3)  # a day on, outside quiet hours
+    assert held.to_dict()["deferred"] is True
+    assert any(a.action == "compensation" for a in actions)
 
 
 def test_compensation_budget_suppresses_with_a_reason(make_recovery: MakeRecovery) -> None:

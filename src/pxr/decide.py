@@ -287,16 +287,19 @@ def message_items(
 
     The message is kept as :class:`~pxr.model.Content`: words are chosen when
     it is sent. ``tally`` counts messages already decided for the customer
-    (against ``limits.messages_per_day``).
+    (against ``limits.messages_per_day``); one over the limit is deferred by
+    a day, not dropped, so a customer who was paid is always told.
     """
     found = route(customer, policy, channels)
     if isinstance(found, Unreachable):
         return [_suppression(breach, at, "message", Reason.UNREACHABLE, found.reason)]
+    send_at = send_time(customer, at, policy)
     cap = policy.limits.messages_per_day
     if cap is not None and tally is not None:
         if tally.messages >= cap:
-            reason = f"{Reason.RATE_LIMIT}: {cap} messages per day"
-            return [_suppression(breach, at, "message", Reason.RATE_LIMIT, reason)]
+            # Over the daily limit: told a day later, never dropped (the
+            # dispatcher joins it with whatever else is due for them then).
+            send_at = send_time(customer, at + MESSAGE_WINDOW, policy)
         tally.messages += 1
     severity = None if purpose == Purpose.RESOLUTION else breach.severity
     return [
@@ -311,7 +314,7 @@ def message_items(
             to=found.address,
             locale=customer.locale,
             timezone=customer.timezone,
-            send_at=send_time(customer, at, policy),
+            send_at=send_at,
             content=Content(
                 purpose=purpose,
                 subject=breach.subject,

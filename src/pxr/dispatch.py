@@ -7,8 +7,11 @@ two dispatchers never send the same entry, and an entry whose sender died
 mid-send is taken up again when its lease runs out.
 
 Failures: a transient one is retried with exponential backoff and jitter
-until ``max_attempts``, then dead-lettered; a permanent one (the address
-will not work) moves the message to the customer's next channel. An
+until ``max_attempts``, then the message moves to the customer's next
+channel, as a permanent one (the address will not work) does at once; it is
+dead only when every channel has failed. A message overtaken by a later one
+about the same breach that already went out (an escalation, a resolution) is
+cancelled, not sent late. An
 uncertain one (the request went out, the answer was lost) is resent only on
 the channels the policy names in ``resend_uncertain`` (at least once);
 elsewhere the message ends ``uncertain`` (at most once). A
@@ -106,12 +109,15 @@ class Dispatcher:
         self.plugins = plugins
         self._rng = rng
 
-    def run(self, now: dt.datetime, *, limit: int = 500) -> DispatchReport:
-        """Send everything due by ``now`` (at most ``limit`` entries).
+    def run(self, now: dt.datetime | None = None, *, limit: int = 500) -> DispatchReport:
+        """Send everything due by ``now`` (the ledger's clock if not given; at most
+        ``limit`` entries).
 
         Transports are closed at the end of the run (an SMTP session, kept-alive
         HTTP connections), so each run opens at most one session per server.
         """
+        if now is None:
+            now = self.ledger.now()
         report = DispatchReport()
         # A channel without a transport waits: its messages stay pending, untouched,
         # until a dispatcher that can send them comes along.
@@ -157,6 +163,27 @@ class Dispatcher:
             ]
         if not claimed:
             return DispatchReport(skipped=len(group))
+        report = DispatchReport()
+        stale = self.ledger.superseded([entry_id for entry_id, _ in claimed])
+        if stale:
+            # A later message about the same breach (escalated, resolved) went
+            # out already: this one would contradict it.
+            overtaken = DeliveryResult(
+                DeliveryStatus.PERMANENT,
+                detail="overtaken by a later message about the same breach",
+            )
+            with self.ledger.transaction():
+                for entry_id, entry in claimed:
+                    if entry_id in stale:
+                        self.ledger.settle(
+                            entry_id,
+                            self._attempt(entry_id, entry, overtaken, now, None),
+                            OutboxStatus.CANCELLED,
+                        )
+            report += DispatchReport(cancelled=len(stale))
+            claimed = [(entry_id, e) for entry_id, e in claimed if entry_id not in stale]
+            if not claimed:
+                return report
         entries = [e for _, e in claimed]
         first = entries[0]
         known = self.customers.get(first.customer) if self.customers is not None else None
@@ -172,7 +199,7 @@ class Dispatcher:
                         self._attempt(entry_id, entry, cancelled, now, None),
                         OutboxStatus.CANCELLED,
                     )
-            return DispatchReport(cancelled=len(claimed))
+            return report + DispatchReport(cancelled=len(claimed))
         message = amended
         notifier = self.notifiers[first.channel]  # due() returns only channels with a notifier
         # The same key on every attempt, so a provider that takes an idempotency
@@ -187,7 +214,6 @@ class Dispatcher:
                 f"the {first.channel} transport raised {type(error).__name__}"
             )
             log.warning("pxr: %s", result.detail)
-        report = DispatchReport()
         with self.ledger.transaction():
             for entry_id, entry in claimed:
                 attempt = self._attempt(entry_id, entry, result, now, message)
@@ -236,13 +262,12 @@ class Dispatcher:
             # At most once: it may well have gone out; sending again could say it twice.
             self.ledger.settle(entry_id, attempt, OutboxStatus.UNCERTAIN)
             return DispatchReport(uncertain=1)
-        if result.status in (DeliveryStatus.TRANSIENT, DeliveryStatus.UNCERTAIN):
-            if attempt.attempt >= self.settings.max_attempts:
-                self.ledger.settle(entry_id, attempt, OutboxStatus.DEAD)
-                return DispatchReport(dead=1)
+        retryable = result.status in (DeliveryStatus.TRANSIENT, DeliveryStatus.UNCERTAIN)
+        if retryable and attempt.attempt < self.settings.max_attempts:
             wait = backoff(attempt.attempt, self.settings.retry_backoff, self._rng)
             self.ledger.retry_later(entry_id, attempt, now + wait)
             return DispatchReport(retried=1)
+        # Refused, or the channel stayed down: the customer's next channel, if any.
         if entry.fallbacks:
             (channel, to), *rest = entry.fallbacks
             self.ledger.reroute(

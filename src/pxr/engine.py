@@ -290,6 +290,7 @@ class Recovery:
             send_at=entry.send_at,
             content=entry.content,
             renderer=partial(self.renderer.render, (entry,), customer),
+            deferred=entry.send_at >= entry.created_at + MESSAGE_WINDOW,
         )
 
     def observe_many(
@@ -459,10 +460,13 @@ class Recovery:
     def dispatch_pending(
         self, now: dt.datetime | None = None, *, limit: int = 500
     ) -> DispatchReport:
-        """Send what is due in the outbox through ``notifiers`` (see :mod:`pxr.dispatch`)."""
-        when = now if now is not None else dt.datetime.now(dt.UTC)
-        check_aware(when, "now")
-        return self.dispatcher().run(when, limit=limit)
+        """Send what is due in the outbox through ``notifiers`` (see :mod:`pxr.dispatch`).
+
+        ``now`` defaults to the ledger's clock, shared by every dispatcher.
+        """
+        if now is not None:
+            check_aware(now, "now")
+        return self.dispatcher().run(now, limit=limit)
 
     def may_survey(self, customer: str, at: dt.datetime) -> bool:
         """Whether the host may send ``customer`` a survey at ``at``.

@@ -422,6 +422,8 @@ class MessageQueued(Action):
     send_at: dt.datetime
     content: Content
     renderer: Callable[[], Message] = attrs.field(eq=False, repr=False)
+    #: Held back by the daily message limit: it goes out at ``send_at``, a day on.
+    deferred: bool = False
 
     @cached_property
     def message(self) -> Message:
@@ -438,6 +440,7 @@ class MessageQueued(Action):
             "text": m.text,
             "send_at": m.send_at.isoformat(),
             "purpose": str(m.purpose),
+            "deferred": self.deferred,
         }
         if m.encoding is not None:
             out["encoding"] = m.encoding

@@ -316,6 +316,21 @@ class OutboxStore(Protocol):
         """Put an entry back as pending until ``send_at`` and log the attempt."""
         ...
 
+    def now(self) -> dt.datetime:
+        """The ledger's clock: leases and due times of several dispatchers on
+        several hosts are compared on one clock, the database's where it has one."""
+        ...
+
+    def superseded(self, entry_ids: Collection[int]) -> set[int]:
+        """Those of ``entry_ids`` a later message about the same breach has
+        already overtaken (it was sent): saying them now would be stale."""
+        ...
+
+    def requeue(self, entry_id: int, now: dt.datetime) -> bool:
+        """Send a dead, uncertain or cancelled entry again from ``now`` (attempts
+        start again); ``False`` if it is not in one of those states."""
+        ...
+
     def reroute(
         self,
         entry_id: int,

@@ -443,6 +443,35 @@ class SQLLedger(LedgerBase):
         )
         self._log_attempt(attempt)
 
+    def now(self) -> dt.datetime:
+        """The database's clock where the dialect reads one, else this machine's."""
+        found = self.dialect.now(self._connection())
+        return found if found is not None else dt.datetime.now(dt.UTC)
+
+    def superseded(self, entry_ids: Collection[int]) -> set[int]:
+        """Entries overtaken by a later message about the same breach, already sent."""
+        if not entry_ids:
+            return set()
+        marks = ", ".join("?" for _ in entry_ids)
+        rows = self._rows(
+            "SELECT o.id AS id FROM outbox AS o WHERE o.id IN ("  # noqa: S608 - "?" placeholders only
+            + marks
+            + ") AND EXISTS (SELECT 1 FROM outbox AS later WHERE later.subject = o.subject"
+            " AND later.threshold = o.threshold AND later.customer = o.customer"
+            " AND later.id > o.id AND later.status = 'sent')",
+            sorted(entry_ids),
+        )
+        return {int(row["id"]) for row in rows}
+
+    def requeue(self, entry_id: int, now: dt.datetime) -> bool:
+        """Dead, uncertain or cancelled: pending again from ``now``."""
+        cursor = self._execute(
+            "UPDATE outbox SET status = 'pending', attempts = 0, send_at = ?, claimed_until = NULL"
+            " WHERE id = ? AND status IN ('dead', 'uncertain', 'cancelled')",
+            (ts(now), entry_id),
+        )
+        return bool(cursor.rowcount == 1)
+
     def reroute(
         self,
         entry_id: int,

@@ -388,6 +388,39 @@ class LedgerContract:
         assert [a.status for a in ledger.attempts(entry.id)] == ["transient", "permanent", "sent"]
         assert ledger.attempts()[-1].text == "Dzień dobry"
 
+    def test_a_message_overtaken_by_a_later_one_already_sent_is_superseded(
+        self, ledger: Ledger
+    ) -> None:
+        ledger.enqueue(_entry("notice"))
+        ledger.enqueue(_entry("resolution", _at(2, 11)))
+        first, second = ledger.due(_at(3), 10)
+        assert first.id is not None
+        assert second.id is not None
+        assert ledger.superseded([first.id, second.id]) == set()
+        ledger.claim(second.id, _at(3), _at(3, 1))
+        sent = DeliveryAttempt(second.id, 1, "sms", "sent", _at(3))
+        ledger.settle(second.id, sent, OutboxStatus.SENT)
+        assert ledger.superseded([first.id, second.id]) == {first.id}
+
+    def test_a_dead_message_can_be_requeued(self, ledger: Ledger) -> None:
+        ledger.enqueue(_entry())
+        (entry,) = ledger.due(_at(3), 10)
+        assert entry.id is not None
+        assert not ledger.requeue(entry.id, _at(4)), "a pending message is not requeued"
+        ledger.claim(entry.id, _at(3), _at(3, 11))
+        dead = DeliveryAttempt(entry.id, 1, "sms", "transient", _at(3), detail="503")
+        ledger.settle(entry.id, dead, OutboxStatus.DEAD)
+        assert ledger.due(_at(5), 10) == []
+        assert ledger.requeue(entry.id, _at(4))
+        (again,) = ledger.due(_at(5), 10)
+        assert (again.status, again.attempts, again.send_at) == ("pending", 0, _at(4))
+
+    def test_the_ledger_clock_is_aware(self, ledger: Ledger) -> None:
+        before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        clock = ledger.now()
+        assert clock.tzinfo is not None
+        assert clock > before
+
     # ------------------------------------------------------------ reader and erasure
 
     def test_events_are_recorded_once_in_order(self, ledger: Ledger) -> None:

@@ -303,6 +303,41 @@ class MemoryLedger(LedgerBase):
         )
         self._log_attempt(attempt)
 
+    def now(self) -> dt.datetime:
+        """This machine's clock: a memory ledger lives in one process."""
+        return dt.datetime.now(dt.UTC)
+
+    @_locked
+    def superseded(self, entry_ids: Collection[int]) -> set[int]:
+        """Entries overtaken by a later message about the same breach, already sent."""
+        out = set()
+        for entry_id in entry_ids:
+            entry = self._outbox[self._by_id[entry_id]]
+            for key in self._sent_to.get(entry.customer, ()):
+                later = self._outbox[key]
+                if (
+                    later.id is not None
+                    and later.id > entry_id
+                    and later.status == OutboxStatus.SENT
+                    and (later.threshold, later.subject) == (entry.threshold, entry.subject)
+                ):
+                    out.add(entry_id)
+                    break
+        return out
+
+    @_locked
+    def requeue(self, entry_id: int, now: dt.datetime) -> bool:
+        """Dead, uncertain or cancelled: pending again from ``now``."""
+        entry = self._outbox[self._by_id[entry_id]]
+        if entry.status not in (OutboxStatus.DEAD, OutboxStatus.UNCERTAIN, OutboxStatus.CANCELLED):
+            return False
+        self._update(
+            entry_id,
+            lambda e: attrs.evolve(e, status=OutboxStatus.PENDING, attempts=0, send_at=now),
+        )
+        self._leases.pop(entry_id, None)
+        return True
+
     @_locked
     def reroute(
         self,
