@@ -11,21 +11,24 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from pxr import __version__
 from pxr._privacy import mask_address
+from pxr.dispatch import DispatchReport
 from pxr.engine import Recovery
 from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
 from pxr.events import read_events
 from pxr.i18n import coverage
 from pxr.journey import format_journey, journey
-from pxr.ledger import Ledger
+from pxr.ledger import Ledger, OutboxStatus
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.metrics import compute_metrics, format_metrics, reason_key
@@ -285,24 +288,145 @@ def _rates_note(policy: Policy) -> str:
 
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plugins = get_plugins()
+    if args.watch and args.now:
+        err.write("pxr: --now and --watch do not go together: a service sends as time goes by\n")
+        return EXIT_UNUSABLE
     try:
         policy = load_policy(args.policy) if args.policy else Policy(rules=())
         notifiers = load_transports(args.transports, plugins.registry)
-        now = _parse_now(args.now)
-        ledger = SQLiteLedger(args.store)
-    except (PolicyError, ValidationError, LedgerError) as error:
+        now = _parse_now(args.now) if args.now else None
+    except (PolicyError, ValidationError) as error:
         err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
         return EXIT_UNUSABLE
     try:
         recovery = Recovery(policy, ledger, plugins=plugins, notifiers=notifiers)
+        if args.watch:
+            return _watch(recovery, args, err)
         report = recovery.dispatch_pending(now, limit=args.limit)
+        out.write(_dispatch_line(report) + "\n")
+        waiting = _waiting_without_transport(recovery, now)
+        if waiting:
+            out.write(f"waiting for a transport: {waiting}\n")
     finally:
         ledger.close()
-    out.write(
-        f"sent {report.sent}, retried {report.retried}, rerouted {report.rerouted},"
-        f" dead {report.dead}, cancelled {report.cancelled}, skipped {report.skipped}\n"
-    )
     return EXIT_OK
+
+
+def _dispatch_line(report: DispatchReport) -> str:
+    return (
+        f"sent {report.sent}, retried {report.retried}, rerouted {report.rerouted},"
+        f" dead {report.dead}, uncertain {report.uncertain}, cancelled {report.cancelled},"
+        f" skipped {report.skipped}"
+    )
+
+
+def _waiting_without_transport(recovery: Recovery, now: dt.datetime | None) -> str:
+    """Due messages on channels this dispatcher has no transport for, per channel."""
+    when = now or recovery.ledger.now()
+    counts = Counter(
+        e.channel for e in recovery.ledger.due(when, 10**9) if e.channel not in recovery.notifiers
+    )
+    return ", ".join(f"{count} on {channel}" for channel, count in sorted(counts.items()))
+
+
+def _watch(recovery: Recovery, args: argparse.Namespace, err: TextIO) -> int:
+    """Dispatch every ``--interval`` seconds until SIGTERM or SIGINT; a run under
+    way when the signal comes is finished first, so no lease is left behind."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        err.write(f"pxr dispatch: watching {args.store} every {args.interval:g} s\n")
+        err.flush()
+        while not stop.is_set():
+            report = recovery.dispatch_pending(limit=args.limit)
+            if report != DispatchReport():
+                err.write(f"pxr dispatch: {_dispatch_line(report)}\n")
+                err.flush()
+            stop.wait(args.interval)
+        err.write("pxr dispatch: stopped\n")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        if args.action == "retry":
+            if not args.ids:
+                err.write("pxr: outbox retry needs the ids of the messages to send again\n")
+                return EXIT_UNUSABLE
+            now = ledger.now()
+            missing = [n for n in args.ids if not ledger.requeue(n, now)]
+            for number in args.ids:
+                if number not in missing:
+                    out.write(f"{number}: queued again\n")
+            for number in missing:
+                err.write(f"pxr: {number}: no dead, uncertain or cancelled message with that id\n")
+            return EXIT_REJECTED if missing else EXIT_OK
+        wanted = set(args.status or ())
+        if args.dead:
+            wanted.add(str(OutboxStatus.DEAD))
+        if args.pending:
+            wanted.update((str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)))
+        entries = [e for e in ledger.outbox() if not wanted or e.status in wanted]
+    finally:
+        ledger.close()
+    for entry in entries[: args.limit]:
+        record = {
+            "id": entry.id,
+            "status": str(entry.status),
+            "channel": entry.channel,
+            "to": mask_address(entry.to),
+            "customer": entry.customer,
+            "subject": entry.subject,
+            "purpose": entry.purpose,
+            "send_at": entry.send_at.isoformat(),
+            "attempts": entry.attempts,
+            "last_error": entry.last_error,
+        }
+        if args.json:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            error = f"  ({entry.last_error})" if entry.last_error else ""
+            out.write(
+                f"{entry.id:>6} {entry.status:<10} {entry.send_at:%Y-%m-%d %H:%M}"
+                f" {entry.channel:<10} {entry.subject:<14} {entry.purpose:<11}"
+                f" {entry.attempts} attempt(s){error}\n"
+            )
+    return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds, more than 0 and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400, got {text}")
+    return value
 
 
 def _parse_now(text: str | None) -> dt.datetime:
@@ -412,6 +536,34 @@ def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _add_outbox(commands: Any) -> None:
+    """``pxr outbox``: list by status, or retry."""
+    outbox = commands.add_parser(
+        "outbox",
+        help="list the outbox's messages by status, or send dead ones again",
+        description="List the outbox (newest last), or queue dead, uncertain or cancelled"
+        " messages again.",
+        epilog="examples: pxr outbox --store ledger.db --dead;"
+        " pxr outbox retry 17 18 --store ledger.db",
+    )
+    outbox.add_argument(
+        "action", nargs="?", choices=["list", "retry"], default="list", help="list or retry"
+    )
+    outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help="messages to retry")
+    outbox.add_argument("--store", metavar="FILE", required=True, help="the ledger")
+    outbox.add_argument(
+        "--status",
+        action="append",
+        choices=[str(s) for s in OutboxStatus],
+        help="only messages in this status (repeatable)",
+    )
+    outbox.add_argument("--dead", action="store_true", help="only dead messages")
+    outbox.add_argument("--pending", action="store_true", help="only messages not yet sent")
+    outbox.add_argument("--json", action="store_true", help="one JSON object per message")
+    outbox.add_argument("--limit", type=_positive, default=10**9, help="at most this many")
+    outbox.set_defaults(run=_outbox)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr", description="Proactive Experience Recovery: tell the customer first."
@@ -446,8 +598,20 @@ def _parser() -> argparse.ArgumentParser:
         "--policy", metavar="FILE", help="the policy (for retry and grouping settings)"
     )
     dispatch.add_argument("--now", metavar="TIME", help="send what is due by this ISO 8601 time")
-    dispatch.add_argument("--limit", type=int, default=500, help="at most this many messages")
+    dispatch.add_argument(
+        "--limit", type=_positive, default=500, help="at most this many messages a run"
+    )
+    dispatch.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: dispatch every --interval seconds until SIGTERM or Ctrl-C",
+    )
+    dispatch.add_argument(
+        "--interval", type=_seconds, default=30.0, help="seconds between runs with --watch"
+    )
     dispatch.set_defaults(run=_dispatch)
+
+    _add_outbox(commands)
 
     plugins = commands.add_parser("plugins", help="list plugins and what they provide")
     plugins.set_defaults(run=_plugins)
