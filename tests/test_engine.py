@@ -19,6 +19,7 @@ from pxr.model import (
     MessageQueued,
     Suppressed,
 )
+from pxr.testing import RecordingNotifier
 
 from .conftest import ANNA, PARCEL, at
 
@@ -122,8 +123,16 @@ def test_resolved_breach_is_closed_once_and_the_customer_told(make_recovery: Mak
 
 
 def test_complaint_knows_whether_we_were_first(make_recovery: MakeRecovery) -> None:
+    """First means a provider accepted our message before the complaint: a
+    message still waiting in the outbox is no first contact."""
     recovery = make_recovery()
-    recovery.observe(late(26, at(2, 10)))
+    recovery.notifiers["sms"] = RecordingNotifier("sms")
+    recovery.observe(late(26, at(2, 10), "PL-1"))
+    recovery.observe(late(26, at(2, 10), "PL-3"))
+    (queued_only,) = recovery.complaint("c-anna", "PL-3", at(2, 10, 5))
+    assert isinstance(queued_only, ComplaintRecorded)
+    assert not queued_only.we_were_first
+    recovery.dispatch_pending(at(2, 10, 30))
     (first,) = recovery.complaint("c-anna", "PL-1", at(2, 11))
     assert isinstance(first, ComplaintRecorded)
     assert first.we_were_first

@@ -41,25 +41,35 @@ def late(subject: str, when: dt.datetime, customer: str = "c-anna", hours: float
 
 
 def test_first_contact_rate_counts_who_reached_whom_first(ledger: Ledger) -> None:
-    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA])
+    sms = RecordingNotifier("sms")
+    recovery = Recovery(policy_from(PARCEL), ledger, customers=[ANNA], notifiers={"sms": sms})
     recovery.observe(late("A", at(2, 10)))
-    recovery.complaint("c-anna", "A", at(2, 11))  # after our message: we were first
+    recovery.dispatch_pending(at(2, 10))
+    recovery.complaint("c-anna", "A", at(2, 11))  # after our message went out: first
     recovery.complaint("c-anna", "B", at(2, 9))  # they wrote first...
-    recovery.observe(late("B", at(2, 10)))  # ...then we noticed
-    recovery.observe(late("C", at(2, 10)))  # no complaint at all: still first
+    recovery.observe(late("B", at(2, 10, 30)))  # ...then we noticed
+    recovery.observe(late("C", at(2, 10, 30)))  # no complaint at all: still first
+    recovery.dispatch_pending(at(2, 10, 30))
+    recovery.complaint("c-anna", "Z", at(2, 12))  # a problem monitoring never flagged
     metrics = compute_metrics(ledger)
     assert metrics.first_contact == (2, 3)
     assert metrics.first_contact_rate == pytest.approx(2 / 3)
+    assert metrics.unflagged_complaints == 1
+    assert metrics.to_dict()["first_contact"]["complaints_never_flagged"] == 1
 
 
 def test_time_to_first_message_median_and_p90(ledger: Ledger) -> None:
     text = PARCEL.replace(
         'currency = "PLN"', 'currency = "PLN"\nquiet_hours = { start = "21:00", end = "08:00" }'
     )
-    recovery = Recovery(policy_from(text), ledger, customers=[ANNA])
+    sms = RecordingNotifier("sms")
+    recovery = Recovery(policy_from(text), ledger, customers=[ANNA], notifiers={"sms": sms})
     for i in range(9):
         recovery.observe(late(f"D{i}", at(2, 10)))  # told at once
+    recovery.dispatch_pending(at(2, 10))
     recovery.observe(late("N", at(2, 23)))  # at night: told at 08:00, 9 hours later
+    recovery.dispatch_pending(at(2, 23, 30))  # held by quiet hours: nothing goes out
+    recovery.dispatch_pending(at(3, 8))
     median, p90 = compute_metrics(ledger).time_to_first_message()
     assert median == 0
     assert p90 == 0
@@ -197,6 +207,10 @@ def test_pxr_metrics_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         )
         == 0
     )
+    transports = tmp_path / "transports.toml"
+    transports.write_text("".join(f'[{c}]\ntransport = "console"\n' for c in ("sms", "email")))
+    dispatch = ["dispatch", "--store", store, "--transports", str(transports)]
+    assert main([*dispatch, "--now", "2026-12-31T00:00:00+00:00", "--limit", "100000"]) == 0
     capsys.readouterr()
     assert main(["metrics", "--store", store]) == 0
     text = capsys.readouterr().out
@@ -257,7 +271,7 @@ def test_delivered_first_contact_counts_from_the_providers_acceptance(ledger: Le
     recovery.complaint("c-anna", "B", at(2, 11))  # after it
     recovery.observe(late("C", at(2, 12)))  # queued, never sent
     recovery.complaint("c-anna", "C", at(2, 13))
-    assert compute_metrics(ledger).first_contact == (3, 3)  # by planned time
+    assert compute_metrics(ledger).first_contact == (1, 3)  # by the provider's acceptance
     assert delivered_rate(ledger) == (1, 3)
 
 

@@ -397,12 +397,14 @@ class Recovery:
         return actions
 
     def complaint(self, customer: str, subject: str, at: dt.datetime) -> Sequence[Action]:
-        """Record that the customer reached us first about ``subject`` — or not."""
+        """Record that the customer reached us about ``subject``, and whether we were
+        first: a message about it was accepted by a provider before ``at``. A
+        message planned but not yet sent is no first contact."""
         check_aware(at, "complaint.at")
         with self.ledger.transaction():
             if not self.ledger.record_event("complaint", customer, subject, at):
                 return _NOTHING
-            first = self.ledger.first_message_at(customer, subject)
+            first = self.ledger.first_contact_at(customer, subject)
         return [
             ComplaintRecorded(
                 customer=customer,

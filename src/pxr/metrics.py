@@ -137,6 +137,9 @@ class Metrics:
     suppressed: Mapping[str, int]
     follow_ups: FollowUps
     comparisons: Sequence[Comparison]
+    #: Complaints about subjects pxr never flagged: the problems monitoring missed.
+    #: Never "first" — they count in a row of their own.
+    unflagged_complaints: int = 0
 
     @property
     def first_contact(self) -> tuple[int, int]:
@@ -179,6 +182,7 @@ class Metrics:
                 "first": self.first_contact[0],
                 "total": self.first_contact[1],
                 "rate": self.first_contact_rate,
+                "complaints_never_flagged": self.unflagged_complaints,
             },
             "time_to_first_message_seconds": {"median": median, "p90": p90},
             "channels": {
@@ -455,6 +459,9 @@ def compute_metrics(ledger: LedgerReader) -> Metrics:
     compensations = list(ledger.compensations())
     outbox = list(ledger.outbox())
     suppressions = ledger.suppressions()
+    attempts = ledger.attempts()
+    complaints = ledger.events("complaint")
+    flagged = {(b.customer, b.subject) for b in breaches}
     by_stage: Counter[tuple[str, str, str]] = Counter(
         (b.stage or NO_STAGE, b.threshold, str(b.severity)) for b in breaches
     )
@@ -469,8 +476,11 @@ def compute_metrics(ledger: LedgerReader) -> Metrics:
             by_kind[record.compensation.kind, amount.currency] += amount.amount
     return Metrics(
         breaches=dict(by_stage),
-        first_contacts=first_contacts(breaches, outbox, ledger.events("complaint")),
-        channels=_channels(outbox, ledger.attempts()),
+        first_contacts=delivered_first_contacts(breaches, outbox, attempts, complaints),
+        unflagged_complaints=sum(
+            (customer, subject) not in flagged for customer, subject, _ in complaints
+        ),
+        channels=_channels(outbox, attempts),
         cost_by_currency=dict(by_currency),
         cost_by_kind=dict(by_kind),
         compensations_by_kind=dict(kinds),

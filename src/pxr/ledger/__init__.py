@@ -280,8 +280,9 @@ class RecoveryStore(Protocol):
         """Record a ``complaint``, ``contacted`` or outcome once; ``False`` if already kept."""
         ...
 
-    def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
-        """When the first message to ``customer`` about ``subject`` was due to go out."""
+    def first_contact_at(self, customer: str, subject: str) -> dt.datetime | None:
+        """When a provider first accepted a message to ``customer`` about
+        ``subject``; ``None`` if none went out (a planned message is no contact)."""
         ...
 
     def last_recovery_at(self, customer: str) -> dt.datetime | None:

@@ -360,10 +360,11 @@ class SQLLedger(LedgerBase):
         )
         return bool(cursor.rowcount == 1)
 
-    def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
-        """The earliest ``send_at`` of a message about ``subject``."""
+    def first_contact_at(self, customer: str, subject: str) -> dt.datetime | None:
+        """When a provider first accepted a message about ``subject``."""
         row = self._one(
-            "SELECT MIN(send_at) AS t FROM outbox WHERE customer = ? AND subject = ?",
+            "SELECT MIN(d.at) AS t FROM deliveries AS d JOIN outbox AS o ON o.id = d.entry_id"
+            " WHERE o.customer = ? AND o.subject = ? AND d.status = 'sent'",
             (customer, subject),
         )
         return from_ts(row["t"])

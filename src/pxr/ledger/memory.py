@@ -228,9 +228,10 @@ class MemoryLedger(LedgerBase):
         return (self._outbox[key] for key in self._sent_to.get(customer, ()))
 
     @_locked
-    def first_message_at(self, customer: str, subject: str) -> dt.datetime | None:
-        """The earliest ``send_at`` of a message about ``subject``."""
-        times = [e.send_at for e in self._entries_of(customer) if e.subject == subject]
+    def first_contact_at(self, customer: str, subject: str) -> dt.datetime | None:
+        """When a provider first accepted a message about ``subject``."""
+        ids = {e.id for e in self._entries_of(customer) if e.subject == subject}
+        times = [a.at for a in self._attempts if a.entry_id in ids and a.status == "sent"]
         return min(times, default=None)
 
     @_locked
