@@ -20,7 +20,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pxr.errors import LedgerError
+from pxr.errors import LedgerBusyError, LedgerError
 from pxr.ledger import (
     CodeTaken,
     CompensationRecord,
@@ -242,23 +242,46 @@ class SQLiteLedger:
     mode loses at most the last commits on a power failure.
     """
 
+    #: Seconds a statement waits for another process's lock before it fails.
+    busy_timeout: float = 30.0
+    #: Set-up attempts while the store reports "locked": switching to WAL can
+    #: fail at once, without waiting, when another process is creating the file.
+    setup_attempts: int = 3
+
     def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.path = os.fspath(path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self.busy_timeout,  # set first: the set-up itself may wait
+            )
         except sqlite3.Error as error:
             raise LedgerError(f"cannot open ledger {self.path!r}: {error}") from None
         self._db.row_factory = sqlite3.Row
         self._depth = 0
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._check_version()
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
+        for attempt in range(1, self.setup_attempts + 1):
+            try:
+                self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._db.executescript(_SCHEMA)
+                self._check_version()
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) and attempt < self.setup_attempts:
+                    continue
+                self._db.close()
+                if "locked" in str(error):
+                    raise LedgerBusyError(
+                        f"ledger {self.path!r} stayed locked by another process"
+                        f" for {self.busy_timeout:g} s ({attempt} attempts); try again later"
+                    ) from None
+                raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
+            except sqlite3.DatabaseError as error:
+                self._db.close()
+                raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
 
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
