@@ -68,6 +68,8 @@ def with_(**changes: Any) -> str:
         (with_(customer=["c-anna"]), "signal.customer: must be a non-empty string"),
         (with_(context={"x": "y" * 20_000}), "signal.context.x: longer than"),
         (with_(context={"x": "\ud800"}), "not valid Unicode"),
+        (with_(context={"\r": 1e15}), "signal.context.'\\r': expected a number below"),
+        (with_(**{"a\nb": 1}), "signal.'a\\nb': unknown key"),
         (
             json.dumps({"type": "customer", "id": "c", "name": ["Anna", 1]}),
             "customer.name: must be a non-empty string",
@@ -121,6 +123,7 @@ def test_a_line_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
         ("survey_quiet_days = 14", "survey_quiet_days = 9223372036854775807", "survey_quiet_days"),
         ("minor = 1, major = 24", "minor = 1, major = inf", "above.major"),
         ("minor = 1, major = 24", "minor = 1, major = nan", "above.major"),
+        ("minor = 1, major = 24", '"a\\nb" = 1, major = 24', "above.'a\\nb'"),
         ('max = "50.00"', 'max = "1e999999"', "compensation.major.max"),
         ('max = "50.00"', 'max = "' + "9" * 5000 + '"', "compensation.major.max"),
         ("valid_days = 90", "valid_days = 9223372036854775807", "valid_days"),

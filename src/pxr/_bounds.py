@@ -76,6 +76,11 @@ def shown(value: object, *, personal: bool = True) -> str:
     return f"a {type(value).__name__}"
 
 
+def key_name(key: str) -> str:
+    """A key as it appears in a ``where`` path: printable and short, else quoted and cut."""
+    return key if key.isprintable() and len(key) <= 40 else repr(key[:40])
+
+
 def check_text(value: object, where: str, what: str = "a non-empty string") -> str:
     """A non-blank ``str`` of at most :data:`MAX_TEXT` characters, valid Unicode."""
     if not isinstance(value, str) or not value.strip():
@@ -170,7 +175,8 @@ def check_tree(value: object, where: str) -> None:
                     if len(key) > 200:
                         raise ValidationError(at, "a key longer than 200 characters")
                     _check_unicode(key, at)
-                    stack.append((inner, f"{at}.{key}" if at else key, depth + 1))
+                    name = key_name(key)
+                    stack.append((inner, f"{at}.{name}" if at else name, depth + 1))
             else:
                 stack.extend((inner, f"{at}[{i}]", depth + 1) for i, inner in enumerate(item))
         elif isinstance(item, str):

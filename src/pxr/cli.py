@@ -241,6 +241,7 @@ def _run(
     def reject(number: int, message: str) -> None:
         # The report goes to stderr, like a policy error; --json keeps its record on stdout.
         summary.errors += 1
+        message = " ".join(message.splitlines())  # one error, one line, whatever it quotes
         err.write(f"pxr: {args.events}:{number}: {message}\n")
         if args.json:
             emit({"action": "error", "line": number, "error": message}, "")

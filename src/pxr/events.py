@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from pxr._bounds import MAX_LINE, check_text, check_tree, shown
+from pxr._bounds import MAX_LINE, check_text, check_tree, key_name, shown
 from pxr.errors import EventError, ValidationError
 from pxr.model import Customer, Signal, check_aware
 
@@ -144,7 +144,7 @@ def parse_event(data: object) -> Event:
         raise ValidationError(f"{kind}.{missing[0]}", "required")
     unknown = sorted(set(data) - required - optional - {"type"})
     if unknown:
-        raise ValidationError(f"{kind}.{unknown[0]}", "unknown key")
+        raise ValidationError(f"{kind}.{key_name(unknown[0])}", "unknown key")
     match kind:
         case "customer":
             fields = {k: v for k, v in data.items() if k != "type"}

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from pxr._bounds import MAX_DURATION, MAX_POLICY_BYTES, check_number, check_tree, shown
+from pxr._bounds import (
+    MAX_DURATION,
+    MAX_POLICY_BYTES,
+    check_number,
+    check_tree,
+    key_name,
+    shown,
+)
 from pxr._durations import check_unit, parse_duration
 from pxr.compensation import CompensationPolicy
 from pxr.errors import PolicyError, ValidationError
@@ -167,8 +174,8 @@ def tiered_threshold(config: Mapping[str, Any], where: str) -> Threshold:
     table = _expect(config[direction], dict, f"{where}.{direction}", "a table of severities")
     tiers = {}
     for key, bound in table.items():
-        severity = Severity.parse(key, f"{where}.{direction}.{key}")
-        tiers[severity] = _number(bound, f"{where}.{direction}.{key}")
+        severity = Severity.parse(key, f"{where}.{direction}.{key_name(key)}")
+        tiers[severity] = _number(bound, f"{where}.{direction}.{key_name(key)}")
     unit = check_unit(config.get("unit"), f"{where}.unit")
     try:
         return Tiered(
@@ -314,7 +321,7 @@ def _rule(
     compensation: dict[Severity, tuple[CompensationPolicy, ...]] = {}
     table = _expect(config.get("compensation", {}), dict, f"{where}.compensation", "a table")
     for key, raw in table.items():
-        at = f"{where}.compensation.{key}"
+        at = f"{where}.compensation.{key_name(key)}"
         severity = Severity.parse(key, at)
         specs = raw if isinstance(raw, list) else [raw]
         policies: list[CompensationPolicy] = []
