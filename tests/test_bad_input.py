@@ -18,6 +18,7 @@ import pytest
 from pxr import Customer, Recovery, Signal
 from pxr.errors import EventError, PolicyError, PxrError, ValidationError
 from pxr.events import parse_event, read_events
+from pxr.i18n import babel_locale, format_when
 from pxr.money import Money, parse_amount
 from pxr.policy import loads_policy
 
@@ -265,3 +266,17 @@ def test_pxr_errors_are_the_only_kind_raised_by_the_time_checks() -> None:
     for value in (dt.datetime(9999, 12, 31, tzinfo=dt.UTC), "2026-01-01", None):
         with pytest.raises(PxrError):
             check_aware(value, "at")
+
+
+@pytest.mark.parametrize("locale", [["pl"], "", "anna.k@example.pl", "x" * 1000, "pl_PL_x_y_z"])
+def test_a_locale_lookup_refuses_what_babel_cannot_parse(locale: object) -> None:
+    with pytest.raises(ValidationError, match=r"^locale:") as caught:
+        babel_locale(locale)  # type: ignore[arg-type]
+    assert "anna.k" not in str(caught.value)
+
+
+@pytest.mark.parametrize("zone", [["UTC"], "", "+48512345678", "../../etc/passwd", "Europe"])
+def test_a_zone_lookup_refuses_unknown_names_masked(zone: object) -> None:
+    with pytest.raises(ValidationError, match=r"^timezone:") as caught:
+        format_when(at(), zone, "en")  # type: ignore[arg-type]
+    assert "512345" not in str(caught.value)

@@ -386,3 +386,16 @@ def test_help_documents_every_exit_status(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for status in ("0 ", "1 ", "2 ", "3 ", "70 ", "130 "):
         assert f"\n  {status}" in out
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "99999999999999999999", "0", "-1", "lots"])
+def test_dispatch_refuses_a_limit_out_of_range_as_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, limit: str
+) -> None:
+    store = tmp_path / "l.db"
+    SQLiteLedger(store).close()
+    transports = tmp_path / "t.toml"
+    transports.write_text("", encoding="utf-8")
+    argv = ["dispatch", "--store", str(store), "--transports", str(transports), "--limit", limit]
+    assert main(argv) == 2
+    assert "--limit" in capsys.readouterr().err

@@ -456,6 +456,17 @@ def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _limit(text: str) -> int:
+    """A ``--limit``: a whole number the ledger's queries can hold."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 1 <= number <= 1_000_000:
+        raise argparse.ArgumentTypeError("expected a whole number from 1 to 1,000,000")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr",
@@ -490,7 +501,9 @@ def _parser() -> argparse.ArgumentParser:
         "--policy", metavar="FILE", help="the policy (for retry and grouping settings)"
     )
     dispatch.add_argument("--now", metavar="TIME", help="send what is due by this ISO 8601 time")
-    dispatch.add_argument("--limit", type=int, default=500, help="at most this many messages")
+    dispatch.add_argument(
+        "--limit", type=_limit, default=500, help="at most this many messages (1 to 1,000,000)"
+    )
     dispatch.set_defaults(run=_dispatch)
 
     plugins = commands.add_parser("plugins", help="list plugins and what they provide")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import (
     DateTimePattern,
     format_timedelta,
@@ -52,6 +52,7 @@ from babel.numbers import (
 )
 from babel.support import Translations
 
+from pxr._bounds import shown
 from pxr.errors import ValidationError
 from pxr.money import Money
 
@@ -75,10 +76,23 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 SHIPPED = ("en", "pl", "bg", "nl", "ro")
 
 
-@cache
 def babel_locale(locale: str) -> Locale:
-    """The parsed Babel locale, once per name (Babel re-parses strings on every call)."""
-    return Locale.parse(locale)
+    """The parsed Babel locale, once per name (Babel re-parses strings on every call).
+
+    Raises :class:`~pxr.errors.ValidationError` for anything but a locale Babel
+    knows; the value is masked in the message (it may be an e-mail address).
+    """
+    if not isinstance(locale, str) or not locale or len(locale) > 100:
+        raise ValidationError("locale", f"expected a locale such as 'pl_PL', got {shown(locale)}")
+    return _babel_locale(locale)
+
+
+@cache
+def _babel_locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValidationError("locale", f"unknown locale {shown(locale)}") from None
 
 
 def language(locale: str) -> str:
@@ -348,13 +362,23 @@ def _unit(
     )
 
 
+def _zone(timezone: str) -> zoneinfo.ZoneInfo:
+    """The zone of this IANA name, or a ValidationError with the name masked."""
+    if not isinstance(timezone, str) or not timezone or len(timezone) > 100:
+        raise ValidationError("timezone", f"expected an IANA zone name, got {shown(timezone)}")
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError("timezone", f"unknown time zone {shown(timezone)}") from None
+
+
 def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
     """A date and time in the customer's own zone and the locale's short form.
 
     What Babel's ``format_datetime(moment, "short", …)`` says, with the
     locale's patterns looked up once rather than on every call.
     """
-    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    local = moment.astimezone(_zone(timezone))
     joined, time_pattern, date_pattern = _when_patterns(locale)
     where = babel_locale(locale)
     return joined.replace(
