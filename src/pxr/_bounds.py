@@ -38,6 +38,7 @@ MAX_LINE = 1_000_000
 #: The largest policy file, in bytes.
 MAX_POLICY_BYTES = 10_000_000
 
+_DAY = dt.timedelta(days=1)
 _TOKEN = re.compile(r"[A-Za-z0-9_.:/+-]{1,40}")
 _PHONE_CHARS = re.compile(r"[\d\s()+.-]+")
 
@@ -83,6 +84,13 @@ def key_name(key: str) -> str:
 
 def check_text(value: object, where: str, what: str = "a non-empty string") -> str:
     """A non-blank ``str`` of at most :data:`MAX_TEXT` characters, valid Unicode."""
+    if (
+        type(value) is str
+        and value.isascii()
+        and 0 < len(value) <= MAX_TEXT
+        and not value.isspace()
+    ):
+        return value  # the usual case
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(where, f"must be {what}")
     if len(value) > MAX_TEXT:
@@ -100,6 +108,9 @@ def _check_unicode(value: str, where: str) -> None:
 
 def check_number(value: object, where: str) -> int | float | Decimal:
     """A finite int, float or Decimal whose magnitude is below :data:`MAX_NUMBER`."""
+    kind = type(value)
+    if (kind is int or kind is float) and -MAX_NUMBER < value < MAX_NUMBER:  # type: ignore[operator]
+        return value  # type: ignore[return-value]  # NaN fails the comparison, so never here
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValidationError(where, f"expected a number, got {shown(value)}")
     if isinstance(value, int):
@@ -117,6 +128,11 @@ def check_number(value: object, where: str) -> int | float | Decimal:
 
 def check_time(value: object, where: str) -> dt.datetime:
     """A timezone-aware datetime from 1970 up to (not including) the year 9000."""
+    if type(value) is dt.datetime and 1970 < value.year < 8999 and value.tzinfo is not None:
+        # The usual case: a year well inside the range, so only the offset is left to check.
+        offset = value.utcoffset()
+        if offset is not None and -_DAY < offset < _DAY:
+            return value
     if not isinstance(value, dt.datetime):
         raise ValidationError(where, f"expected a datetime, got {type(value).__name__}")
     try:
@@ -155,6 +171,30 @@ def seconds_to_duration(seconds: float, where: str, longest: dt.timedelta) -> dt
     return dt.timedelta(seconds=seconds)
 
 
+def _flat(data: dict[object, object] | list[object], depth: int = 0) -> bool:
+    """The usual case, checked fast: short keys, ASCII texts, numbers, two levels at most."""
+    is_dict = type(data) is dict
+    items = data.items() if is_dict else enumerate(data)  # type: ignore[union-attr]
+    for key, inner in items:
+        if is_dict and (
+            type(key) is not str or len(key) > 40 or not key.isascii() or not key.isprintable()
+        ):
+            return False
+        kind = type(inner)
+        if kind is str:
+            if len(inner) > MAX_TEXT or not inner.isascii():  # type: ignore[arg-type,union-attr]
+                return False
+        elif kind is int or kind is float:
+            if not -MAX_NUMBER < inner < MAX_NUMBER:  # type: ignore[operator]
+                return False  # NaN too
+        elif kind is dict or kind is list:
+            if depth >= 2 or not _flat(inner, depth + 1):  # type: ignore[arg-type]
+                return False
+        elif inner is not None and kind is not bool:
+            return False
+    return True
+
+
 def check_tree(value: object, where: str) -> None:
     """Check a decoded JSON or TOML document: depth, text sizes, numbers.
 
@@ -162,6 +202,8 @@ def check_tree(value: object, where: str) -> None:
     than a ``RecursionError`` later. ``where`` names the top; an error names
     the key path that was wrong.
     """
+    if type(value) is dict and _flat(value):
+        return
     stack: list[tuple[object, str, int]] = [(value, where, 0)]
     while stack:
         item, at, depth = stack.pop()

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from pxr._bounds import MAX_LINE, check_text, check_tree, key_name, shown
+from pxr._bounds import MAX_LINE, check_text, key_name, shown
 from pxr.errors import EventError, ValidationError
 from pxr.model import Customer, Signal, check_aware
 
@@ -137,7 +137,6 @@ def parse_event(data: object) -> Event:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in _FIELDS:
         raise ValidationError("type", f"expected one of {', '.join(_FIELDS)}, got {shown(kind)}")
-    check_tree(data, kind)
     required, optional = _FIELDS[kind]
     missing = sorted(required - set(data))
     if missing:

@@ -202,6 +202,9 @@ SignalValue = int | float | Decimal | dt.timedelta
 
 def _signal_value(value: object) -> SignalValue:
     where = "signal.value"
+    kind = type(value)
+    if kind is int or kind is float:  # the usual case
+        return check_number(value, where)
     if isinstance(value, str):
         stripped = value.strip()
         if len(stripped) > 100:
