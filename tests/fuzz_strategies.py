@@ -157,15 +157,37 @@ HOSTILE_TOML_VALUES = [
     "9" * 5000,
     "1979-05-27",
     "07:32:00",
+    "{ en = 1 }",
+    '{ en = "" }',
+    '{ xx = "a" }',
+    '"0"',
+    '"-5"',
+    '"100"',
+    '"0.001"',
+    '"1e-40"',
+    "1e-30",
+    "0.0001",
+    '"1d"',
+    '"0s"',
+    '"00:00"',
+    '"23:59:59.999999"',
+    '"apology"',
+    '"voucher"',
+    '"contact"',
+    '"order_total"',
+    '"EUR"',
+    '"JPY"',
+    '"BHD"',
+    '"XXX"',
     "[" * 5000 + "]" * 5000,
     "{ a = " * 3000 + "1" + " }" * 3000,
 ]
 
 
 @st.composite
-def policy_texts(draw: st.DrawFn) -> str:
-    """An example policy with the value of one ``key = value`` line replaced."""
-    text = draw(st.sampled_from([PARCEL_POLICY, FLIGHT_POLICY]))
+def policy_texts(draw: st.DrawFn, base: str | None = None) -> str:
+    """An example policy (``base``, else either) with one ``key = value`` line's value replaced."""
+    text = base or draw(st.sampled_from([PARCEL_POLICY, FLIGHT_POLICY]))
     lines = text.splitlines()
     candidates = [
         i for i, line in enumerate(lines) if "=" in line and not line.lstrip().startswith("#")

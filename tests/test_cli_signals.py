@@ -170,6 +170,27 @@ def test_an_internal_error_costs_one_line_and_names_no_value(
 # ------------------------------------------------------------- processes
 
 
+@pytest.mark.parametrize(
+    "toml",
+    [
+        "[recovery]\nlocale = " + "[" * 5000 + "]" * 5000 + "\n",
+        "[recovery]\nsurvey_quiet_days = " + "9" * 5000 + "\n",
+        "[recovery]\nsurvey_quiet_days = 9223372036854775807\n",
+    ],
+    ids=["deep", "4300-digits", "c-int"],
+)
+def test_pxr_check_on_a_hostile_policy_is_one_line_and_status_2(tmp_path: Path, toml: str) -> None:
+    """The command as a user runs it: one line on stderr, never a traceback."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(toml, encoding="utf-8")
+    with pxr("check", str(policy)) as run:
+        out, err = run.communicate()
+    assert run.returncode == 2
+    assert out == ""
+    assert err.startswith(f"pxr: {policy}: ")
+    assert len(err.splitlines()) == 1
+
+
 def test_ctrl_c_exits_130_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     """SIGINT while the run is blocked writing to a full pipe: it is mid-run for sure."""
     events = many_events(tmp_path / "e.jsonl", 1000)

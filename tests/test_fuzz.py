@@ -59,6 +59,27 @@ def test_a_mutated_policy_loads_or_raises_a_policy_error(text: str) -> None:
 
 
 @fuzz
+@given(st.sampled_from(sorted(EVENTS)), st.data())
+def test_a_mutated_policy_that_loads_runs_its_events_with_only_pxr_errors(
+    example: str, data: st.DataObject
+) -> None:
+    """A value that passes loading must not crash the engine later (rendering, compensation)."""
+    text = data.draw(policy_texts(PARCEL_POLICY if example == "parcel" else FLIGHT_POLICY))
+    try:
+        policy = loads_policy(text)
+    except PolicyError:
+        return
+    recovery = Recovery(policy, MemoryLedger())
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "events.jsonl"
+        path.write_text("\n".join(EVENTS[example]) + "\n", encoding="utf-8")
+        for _, item in read_events(path):
+            assert not isinstance(item, EventError)
+            with contextlib.suppress(PxrError):
+                recovery.handle(item)
+
+
+@fuzz
 @given(st.sampled_from(sorted(EVENTS)), events_lines(), st.integers(min_value=0, max_value=30))
 def test_a_hostile_events_line_costs_that_line_and_nothing_else(
     example: str, line: str, position: int
