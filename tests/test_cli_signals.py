@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -388,6 +389,32 @@ def test_a_ledger_that_cannot_be_written_ends_with_one_line_and_status_3(
     status = main(["simulate", POLICY, str(events), "--json", "--store", str(tmp_path / "l.db")])
     assert status == EXIT_RESOURCE
     assert capsys.readouterr().err == message
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 256 KiB filesystem (tmpfs), where the system allows mounting one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(  # noqa: S603
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the max_page_count test covers a full disk")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)  # noqa: S603, S607
+
+
+def test_a_full_disk_ends_with_one_line_and_status_3(tmp_path: Path, small_disk: Path) -> None:
+    events = many_events(tmp_path / "e.jsonl", 1000)
+    with pxr("simulate", POLICY, str(events), "--store", str(small_disk / "l.db")) as run:
+        _, err = run.communicate()
+    assert run.returncode == EXIT_RESOURCE
+    assert err == "pxr: the disk is full (the ledger says: database or disk is full)\n"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files")
