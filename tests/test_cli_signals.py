@@ -409,6 +409,25 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(mount)], check=True)  # noqa: S603, S607
 
 
+def test_a_store_on_a_read_only_filesystem_is_one_line_and_status_2(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    store = small_disk / "l.db"
+    SQLiteLedger(store).close()
+    subprocess.run(  # noqa: S603
+        ["mount", "-o", "remount,ro", str(small_disk)],  # noqa: S607
+        check=True,
+    )
+    events = many_events(tmp_path / "e.jsonl", 5)
+    with pxr("simulate", POLICY, str(events), "--store", str(store)) as run:
+        _, err = run.communicate()
+    assert run.returncode == 2
+    assert err == (
+        f"pxr: ledger {str(store)!r} cannot be written (a read-only file, directory or"
+        " filesystem): unable to open database file\n"
+    )
+
+
 def test_a_full_disk_ends_with_one_line_and_status_3(tmp_path: Path, small_disk: Path) -> None:
     events = many_events(tmp_path / "e.jsonl", 1000)
     with pxr("simulate", POLICY, str(events), "--store", str(small_disk / "l.db")) as run:

@@ -68,7 +68,8 @@ _EXIT_STATUSES = """\
 exit status:
   0    all good
   1    some events lines were rejected (each reported on stderr; the rest processed)
-  2    the policy, a file or the command line is unusable
+  2    the policy, a file or the command line is unusable (also a ledger on a
+       read-only file, directory or filesystem)
   3    stopped for want of a resource: disk full, a read-only or locked ledger,
        output closed early (committed batches are kept; re-run to finish)
   70   internal error in pxr (a bug: please report it)

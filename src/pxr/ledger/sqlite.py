@@ -248,6 +248,18 @@ class SQLiteLedger:
     #: fail at once, without waiting, when another process is creating the file.
     setup_attempts: int = 3
 
+    def _read_only(self, error: sqlite3.Error) -> LedgerError | None:
+        """The error to raise if the file or its directory cannot be written, else None."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if os.access(directory, os.W_OK) and (
+            not os.path.exists(self.path) or os.access(self.path, os.W_OK)
+        ):
+            return None
+        return LedgerError(
+            f"ledger {self.path!r} cannot be written (a read-only file, directory"
+            f" or filesystem): {error}"
+        )
+
     def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.path = os.fspath(path)
         try:
@@ -258,7 +270,9 @@ class SQLiteLedger:
                 timeout=self.busy_timeout,  # set first: the set-up itself may wait
             )
         except sqlite3.Error as error:
-            raise LedgerError(f"cannot open ledger {self.path!r}: {error}") from None
+            raise self._read_only(error) or LedgerError(
+                f"cannot open ledger {self.path!r}: {error}"
+            ) from None
         self._db.row_factory = sqlite3.Row
         self._depth = 0
         for attempt in range(1, self.setup_attempts + 1):
@@ -278,7 +292,9 @@ class SQLiteLedger:
                         f"ledger {self.path!r} stayed locked by another process"
                         f" for {self.busy_timeout:g} s ({attempt} attempts); try again later"
                     ) from None
-                raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
+                raise self._read_only(error) or LedgerError(
+                    f"{self.path!r} is not a usable pxr ledger: {error}"
+                ) from None
             except sqlite3.DatabaseError as error:
                 self._db.close()
                 raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
