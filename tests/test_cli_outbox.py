@@ -66,7 +66,7 @@ def test_dispatch_checks_its_numbers(tmp_path: Path) -> None:
     transports = console_transports(tmp_path, "sms")
     status, _, err = run("dispatch", "--store", store, "--transports", transports, "--limit", "-1")
     assert status == 2
-    assert "must be at least 1" in err
+    assert "expected a whole number from 1 to 1,000,000" in err
 
 
 def test_the_outbox_lists_by_status_and_requeues_dead_messages(tmp_path: Path) -> None:

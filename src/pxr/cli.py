@@ -1,20 +1,28 @@
 """The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``journey``, ``metrics``,
 ``report``, ``plugins`` and ``catalogs``.
 
-Exit status: 0 all good; 1 some input lines were rejected (each reported,
-the rest processed); 2 the policy or the command line is unusable.
+Exit status: 0 all good; 1 some input lines were rejected (each reported on
+stderr, the rest processed); 2 the policy, a file or the command line is
+unusable; 3 the run could not finish for want of a resource (disk full, a
+read-only or locked ledger, output closed early: batches committed before
+are kept, and re-running the same file completes the work); 70 an internal
+error (a bug: please report it); 130 interrupted (Ctrl-C). Every failure is
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -24,7 +32,14 @@ from pxr import __version__
 from pxr._privacy import mask_address
 from pxr.dispatch import DispatchReport
 from pxr.engine import Recovery
-from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
+from pxr.errors import (
+    EventError,
+    LedgerBusyError,
+    LedgerError,
+    PolicyError,
+    PxrError,
+    ValidationError,
+)
 from pxr.events import read_events
 from pxr.i18n import coverage
 from pxr.journey import format_journey, journey
@@ -50,7 +65,19 @@ from pxr.transports import check_transports, load_transports
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_RESOURCE = 0, 1, 2, 3
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+_EXIT_STATUSES = """\
+exit status:
+  0    all good
+  1    some events lines were rejected (each reported on stderr; the rest processed)
+  2    the policy, a file or the command line is unusable (also a ledger on a
+       read-only file, directory or filesystem)
+  3    stopped for want of a resource: disk full, a read-only or locked ledger,
+       output closed early (committed batches are kept; re-run to finish)
+  70   internal error in pxr (a bug: please report it)
+  130  interrupted (Ctrl-C); committed batches are kept; re-run to finish
+"""
 _BATCH = 500
 
 
@@ -186,12 +213,17 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ledger = _open_ledger(args.store)
     except LedgerError as error:
         err.write(f"pxr: {error}\n")
-        return EXIT_UNUSABLE
+        return EXIT_RESOURCE if isinstance(error, LedgerBusyError) else EXIT_UNUSABLE
     try:
         errors = _run(args, Recovery(policy, ledger), ledger, out, err)
-    except BrokenPipeError:
-        raise
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        # BrokenPipeError and a full disk are OSErrors too, but about the output
+        # or the ledger, not the events file: main() reports those.
+        if isinstance(error, BrokenPipeError) or error.errno == errno.ENOSPC:
+            raise
+        err.write(f"pxr: {args.events}: cannot read: {error}\n")
+        return EXIT_UNUSABLE
+    except UnicodeDecodeError as error:
         err.write(f"pxr: {args.events}: cannot read: {error}\n")
         return EXIT_UNUSABLE
     finally:
@@ -217,9 +249,13 @@ def _run(
         )
 
     def reject(number: int, message: str) -> None:
+        # The report goes to stderr, like a policy error; --json keeps its record on stdout.
         summary.errors += 1
-        record = {"action": "error", "line": number, "error": message}
-        pending.append(json.dumps(record) if args.json else f"line {number}: {message}")
+        message = " ".join(message.splitlines())  # one error, one line, whatever it quotes
+        err.write(f"pxr: {args.events}:{number}: {message}\n")
+        if args.json:
+            record = {"action": "error", "line": number, "error": message}
+            pending.append(json.dumps(record, ensure_ascii=False))
 
     events = read_events(args.events)
     try:
@@ -237,6 +273,11 @@ def _run(
                     except PxrError as error:
                         reject(number, str(error))
                         continue
+                    except (sqlite3.Error, OSError):
+                        raise
+                    except Exception as error:  # noqa: BLE001 - a bug in pxr costs one line
+                        reject(number, _internal(error))
+                        continue
                     for action in actions:
                         summary.add(action)
                         emit(action)
@@ -252,6 +293,39 @@ def _run(
     if not args.json:
         summary.write(out, time.perf_counter() - started)
     return summary.errors
+
+
+def _internal(error: BaseException) -> str:
+    """An internal error in one line: its type and where in pxr, never its text.
+
+    The text of an unexpected exception may quote personal data; the place is
+    enough for a bug report.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"internal error ({type(error).__name__}{place}); please report it"
+
+
+def _resource(error: BaseException) -> str:
+    """A failed resource in one line: what it means for the run, then what the system said."""
+    # SQLite rolls back by itself on a full disk; the ledger's own ROLLBACK then
+    # fails ("no transaction is active") and hides the cause, which is the context.
+    while isinstance(error.__context__, sqlite3.Error | OSError):
+        error = error.__context__
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "the disk is full"
+    text = str(error).lower()
+    if isinstance(error, sqlite3.Error):
+        if "full" in text:
+            return f"the disk is full (the ledger says: {error})"
+        if "readonly" in text or "read-only" in text:
+            return f"the ledger cannot be written (read-only file or directory): {error}"
+        if "locked" in text or "busy" in text:
+            return f"the ledger stayed locked by another process: {error}"
+        return f"the ledger failed: {error}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+    return str(error)
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -564,9 +638,23 @@ def _add_outbox(commands: Any) -> None:
     outbox.set_defaults(run=_outbox)
 
 
+def _limit(text: str) -> int:
+    """A ``--limit``: a whole number the ledger's queries can hold."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 1 <= number <= 1_000_000:
+        raise argparse.ArgumentTypeError("expected a whole number from 1 to 1,000,000")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pxr", description="Proactive Experience Recovery: tell the customer first."
+        prog="pxr",
+        description="Proactive Experience Recovery: tell the customer first.",
+        epilog=_EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pxr {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -599,7 +687,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.add_argument("--now", metavar="TIME", help="send what is due by this ISO 8601 time")
     dispatch.add_argument(
-        "--limit", type=_positive, default=500, help="at most this many messages a run"
+        "--limit",
+        type=_limit,
+        default=500,
+        help="at most this many messages a run (1 to 1,000,000)",
     )
     dispatch.add_argument(
         "--watch",
@@ -653,11 +744,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE if exit_.code not in (0, None) else EXIT_OK
     try:
         status: int = args.run(args, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        _fail("interrupted; batches committed before are kept, re-run to finish")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (``pxr simulate … | head``): stop quietly.
+        # The reader went away (``pxr simulate … | head``). The batch being
+        # written was rolled back, so the run is not done: say so, non-zero.
+        # Later writes to stdout (at exit) go nowhere instead of failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        _fail("output closed before the run finished; batches committed before are kept")
+        return EXIT_RESOURCE
+    except (sqlite3.Error, OSError, LedgerError) as error:
+        _fail(_resource(error))
+        return EXIT_RESOURCE
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback
+        _fail(_internal(error))
+        return EXIT_INTERNAL
     return status
+
+
+def _fail(message: str) -> None:
+    try:
+        sys.stderr.write(f"pxr: {message}\n")
+        sys.stderr.flush()
+    except OSError:  # stderr itself is gone: the exit status still tells
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from pxr._bounds import MAX_DURATION, shown
 from pxr._durations import parse_duration
 from pxr.errors import ValidationError
 from pxr.model import Breach, Compensation, Signal
@@ -281,9 +282,14 @@ class Voucher:
         """``{ kind = "voucher", percent = 20, valid_days = 90 }``."""
         _reject_unknown(config, {"percent", "amount", "of", "max", "valid_days"}, where)
         valid_days = config.get("valid_days", 90)
-        if isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days < 1:
+        if (
+            isinstance(valid_days, bool)
+            or not isinstance(valid_days, int)
+            or not 1 <= valid_days <= MAX_DURATION.days
+        ):
             raise ValidationError(
-                f"{where}.valid_days", f"expected a whole number ≥ 1, got {valid_days!r}"
+                f"{where}.valid_days",
+                f"expected a whole number from 1 to {MAX_DURATION.days:,}, got {shown(valid_days)}",
             )
         return cls(_Amount.from_config(config, where, currency), valid_days)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CurrencyMismatchError",
     "EventError",
+    "LedgerBusyError",
     "LedgerError",
     "PolicyError",
     "PxrError",
@@ -81,3 +82,7 @@ class EventError(PxrError):
 
 class LedgerError(PxrError):
     """The ledger could not record a step; nothing of that step was kept."""
+
+
+class LedgerBusyError(LedgerError):
+    """Another process held the ledger's lock for longer than the busy timeout."""

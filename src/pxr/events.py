@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from pxr._bounds import MAX_LINE, check_text, key_name, shown
 from pxr.errors import EventError, ValidationError
 from pxr.model import Customer, Signal, check_aware
 
@@ -110,20 +111,17 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
 
 
 def _time(value: object, where: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ValidationError(where, f"expected an ISO 8601 time, got {value!r}")
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError(where, f"expected an ISO 8601 time, got {shown(value)}")
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(where, f"expected an ISO 8601 time, got {value!r}") from None
+        raise ValidationError(where, f"expected an ISO 8601 time, got {shown(value)}") from None
     return check_aware(parsed, where)
 
 
 def _str(data: Mapping[str, Any], key: str, kind: str) -> str:
-    value = data[key]
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{kind}.{key}", "expected a non-empty string")
-    return value
+    return check_text(data[key], f"{kind}.{key}")
 
 
 def _str_list(value: object, where: str) -> list[str]:
@@ -137,15 +135,15 @@ def parse_event(data: object) -> Event:
     if not isinstance(data, dict):
         raise ValidationError("", f"expected a JSON object, got {type(data).__name__}")
     kind = data.get("type")
-    if kind not in _FIELDS:
-        raise ValidationError("type", f"expected one of {', '.join(_FIELDS)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        raise ValidationError("type", f"expected one of {', '.join(_FIELDS)}, got {shown(kind)}")
     required, optional = _FIELDS[kind]
     missing = sorted(required - set(data))
     if missing:
         raise ValidationError(f"{kind}.{missing[0]}", "required")
     unknown = sorted(set(data) - required - optional - {"type"})
     if unknown:
-        raise ValidationError(f"{kind}.{unknown[0]}", "unknown key")
+        raise ValidationError(f"{kind}.{key_name(unknown[0])}", "unknown key")
     match kind:
         case "customer":
             fields = {k: v for k, v in data.items() if k != "type"}
@@ -166,8 +164,8 @@ def parse_event(data: object) -> Event:
             )
         case "resolved":
             threshold = data.get("threshold")
-            if threshold is not None and not isinstance(threshold, str):
-                raise ValidationError("resolved.threshold", "expected a threshold name")
+            if threshold is not None:
+                check_text(threshold, "resolved.threshold", "a threshold name")
             return Resolved(
                 _str(data, "subject", kind), _time(data["at"], "resolved.at"), threshold
             )
@@ -191,19 +189,48 @@ def parse_event(data: object) -> Event:
             )
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_events(path: str | os.PathLike[str]) -> Iterator[tuple[int, Event | EventError]]:
     """``(line number, event or error)`` for each non-blank line of a JSON Lines file."""
     name = os.fspath(path)
-    with open(path, encoding="utf-8") as stream:
+    # surrogateescape: a line that is not UTF-8 is one bad line, not the end of the file.
+    with open(path, encoding="utf-8", errors="surrogateescape") as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
             try:
-                data = json.loads(line, parse_float=Decimal)
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                yield number, EventError(name, number, "not UTF-8 text")
+                continue
+            if len(line) > MAX_LINE:
+                yield number, EventError(name, number, f"longer than {MAX_LINE:,} characters")
+                continue
+            try:
+                data = json.loads(line, parse_float=Decimal, parse_constant=_no_constant)
             except json.JSONDecodeError as error:
                 yield number, EventError(name, number, f"not valid JSON: {error.msg}")
                 continue
+            except RecursionError:
+                yield number, EventError(name, number, "not valid JSON: nested too deeply")
+                continue
+            except ValueError:
+                # int() refuses more than 4300 digits (and NaN is refused above).
+                yield (
+                    number,
+                    EventError(name, number, "not valid JSON: a number too long or not finite"),
+                )
+                continue
             try:
-                yield number, parse_event(data)
+                event = parse_event(data)
             except ValidationError as error:
                 yield number, EventError(name, number, str(error))
+                continue
+            except Exception as error:  # noqa: BLE001 - a bug in pxr costs one line, named
+                problem = f"internal error ({type(error).__name__}) on this line; please report it"
+                yield number, EventError(name, number, problem)
+                continue
+            yield number, event

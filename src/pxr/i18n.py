@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import (
     DateTimePattern,
     format_timedelta,
@@ -57,6 +57,7 @@ from babel.numbers import (
 )
 from babel.support import Translations
 
+from pxr._bounds import shown
 from pxr.errors import ValidationError
 from pxr.money import Money, local_symbol
 
@@ -82,10 +83,23 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 SHIPPED = ("en", "pl", "bg", "nl", "nl_BE", "ro")
 
 
-@cache
 def babel_locale(locale: str) -> Locale:
-    """The parsed Babel locale, once per name (Babel re-parses strings on every call)."""
-    return Locale.parse(locale)
+    """The parsed Babel locale, once per name (Babel re-parses strings on every call).
+
+    Raises :class:`~pxr.errors.ValidationError` for anything but a locale Babel
+    knows; the value is masked in the message (it may be an e-mail address).
+    """
+    if not isinstance(locale, str) or not locale or len(locale) > 100:
+        raise ValidationError("locale", f"expected a locale such as 'pl_PL', got {shown(locale)}")
+    return _babel_locale(locale)
+
+
+@cache
+def _babel_locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValidationError("locale", f"unknown locale {shown(locale)}") from None
 
 
 def language(locale: str) -> str:
@@ -385,6 +399,16 @@ _RUNNING_DATE: dict[str, Literal["long"]] = {"nl": "long"}
 _TIME_SUFFIX = {"bg": " ч."}
 
 
+def _zone(timezone: str) -> zoneinfo.ZoneInfo:
+    """The zone of this IANA name, or a ValidationError with the name masked."""
+    if not isinstance(timezone, str) or not timezone or len(timezone) > 100:
+        raise ValidationError("timezone", f"expected an IANA zone name, got {shown(timezone)}")
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError("timezone", f"unknown time zone {shown(timezone)}") from None
+
+
 def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
     """A date and time in the customer's own zone, as running text writes it.
 
@@ -393,7 +417,7 @@ def format_when(moment: dt.datetime, timezone: str, locale: str) -> str:
     after the time.
     The locale's patterns are looked up once rather than on every call.
     """
-    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    local = moment.astimezone(_zone(timezone))
     joined, time_pattern, date_pattern = _when_patterns(locale)
     where = babel_locale(locale)
     time_text = time_pattern.apply(local.timetz(), where, reference_date=local.date())
@@ -409,7 +433,7 @@ def format_last_day(moment: dt.datetime, timezone: str, locale: str) -> str:
     is honestly "valid until 31 May". A moment at the very end of a day
     (23:59 or later) names that day.
     """
-    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    local = moment.astimezone(_zone(timezone))
     day = local.date() if local.time() >= dt.time(23, 59) else local.date() - dt.timedelta(days=1)
     _, _, date_pattern = _when_patterns(locale)
     return date_pattern.apply(day, babel_locale(locale))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -21,6 +20,15 @@ from typing import Any, ClassVar
 import attrs
 from babel import Locale, UnknownLocaleError
 
+from pxr._bounds import (
+    MAX_SIGNAL_DURATION,
+    check_duration,
+    check_number,
+    check_text,
+    check_time,
+    check_tree,
+    shown,
+)
 from pxr._durations import parse_duration
 from pxr._privacy import mask_address, mask_email, mask_phone, redacted
 from pxr.errors import ValidationError
@@ -66,7 +74,7 @@ class Severity(enum.IntEnum):
             return value
         if isinstance(value, str) and value.upper() in cls.__members__:
             return cls[value.upper()]
-        raise ValidationError(where, f"expected minor, major or critical, got {value!r}")
+        raise ValidationError(where, f"expected minor, major or critical, got {shown(value)}")
 
 
 class Purpose(enum.StrEnum):
@@ -91,64 +99,82 @@ class Reason(enum.StrEnum):
 
 
 def check_aware(value: object, where: str) -> dt.datetime:
-    """Return ``value`` if it is a timezone-aware datetime, else raise."""
-    if not isinstance(value, dt.datetime):
-        raise ValidationError(where, f"expected a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(where, "a naive datetime is ambiguous; give it a time zone")
-    return value
+    """Return ``value`` if it is a timezone-aware datetime from 1970 up to the year 9000."""
+    return check_time(value, where)
 
 
 def normalize_locale(value: object, where: str = "locale") -> str:
     """``"pl-PL"`` or ``"pl_PL"`` → ``"pl_PL"``, if Babel knows the locale."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(where, f"expected a locale such as 'pl' or 'pl-PL', got {value!r}")
+    if not isinstance(value, str) or not value or len(value) > 100:
+        raise ValidationError(
+            where, f"expected a locale such as 'pl' or 'pl-PL', got {shown(value)}"
+        )
     try:
         return str(Locale.parse(value.replace("-", "_")))
-    except (UnknownLocaleError, ValueError):
-        raise ValidationError(where, f"unknown locale {value!r}") from None
+    except (UnknownLocaleError, ValueError, TypeError):
+        # The value may be personal (an e-mail typed into the wrong column): masked.
+        raise ValidationError(where, f"unknown locale {shown(value)}") from None
 
 
 def _check_timezone(_inst: object, _attr: object, value: object) -> None:
-    if not isinstance(value, str):
-        raise ValidationError("timezone", f"expected an IANA zone name, got {value!r}")
+    if not isinstance(value, str) or not value or len(value) > 100:
+        raise ValidationError(
+            "customer.timezone", f"expected an IANA zone name, got {shown(value)}"
+        )
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("timezone", f"unknown time zone {value!r}") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # The value may be personal (a phone number in the wrong column): masked.
+        raise ValidationError("customer.timezone", f"unknown time zone {shown(value)}") from None
 
 
 def _nonempty_str(where: str) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(where, "must be a non-empty string")
+        check_text(value, where)
 
     return check
 
 
 def _optional_str(where: str) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ValidationError(where, "must be a non-empty string or absent")
+        if value is not None:
+            check_text(value, where, "a non-empty string or absent")
 
     return check
 
 
+def _names(value: object, where: str) -> list[str]:
+    # A bare string is refused: tuple("sms") would be three one-letter channels.
+    if not isinstance(value, list | tuple | set | frozenset) or len(value) > 100:
+        raise ValidationError(where, "expected a list of channel names")
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise ValidationError(f"{where}[{i}]", "expected a channel name")
+    return list(value)
+
+
 def _names_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    return tuple(_names(value, "customer.channels"))
 
 
 def _names_set(value: Iterable[str]) -> frozenset[str]:
-    return frozenset(value)
+    return frozenset(_names(value, "customer.opt_out"))
 
 
 def _contacts(value: Mapping[str, str] | None) -> Mapping[str, str]:
     if value is None:
         return MappingProxyType({})
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+    if (
+        not isinstance(value, Mapping)
+        or len(value) > 100
+        or not all(
+            isinstance(k, str) and 0 < len(k) <= 100 and isinstance(v, str) and v
+            for k, v in value.items()
+        )
     ):
         raise ValidationError("customer.contacts", "expected an object of channel: address")
+    for key, address in value.items():
+        check_text(address, f"customer.contacts.{key}", "an address")
     return MappingProxyType(dict(value))
 
 
@@ -172,7 +198,9 @@ class Customer:
     id: str = attrs.field(validator=_nonempty_str("customer.id"))
     locale: str = attrs.field(default="en", converter=_customer_locale)
     timezone: str = attrs.field(default="UTC", validator=_check_timezone)
-    name: str | None = attrs.field(default=None, repr=redacted)
+    name: str | None = attrs.field(
+        default=None, repr=redacted, validator=_optional_str("customer.name")
+    )
     phone: str | None = attrs.field(
         default=None, repr=mask_phone, validator=_optional_str("customer.phone")
     )
@@ -198,22 +226,26 @@ SignalValue = int | float | Decimal | dt.timedelta
 
 
 def _signal_value(value: object) -> SignalValue:
+    where = "signal.value"
+    kind = type(value)
+    if kind is int or kind is float:  # the usual case
+        return check_number(value, where)
     if isinstance(value, str):
         stripped = value.strip()
+        if len(stripped) > 100:
+            raise ValidationError(where, f"expected a number or a duration, got {shown(value)}")
         try:
-            return float(stripped) if "." in stripped or "e" in stripped.lower() else int(stripped)
+            number = (
+                float(stripped) if "." in stripped or "e" in stripped.lower() else int(stripped)
+            )
         except ValueError:
-            return parse_duration(value, "signal.value")
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | dt.timedelta):
-        raise ValidationError("signal.value", f"expected a number or a duration, got {value!r}")
+            return parse_duration(value, where, MAX_SIGNAL_DURATION)
+        return check_number(number, where)
     if isinstance(value, dt.timedelta):
-        if value < dt.timedelta(0):
-            raise ValidationError("signal.value", f"a negative duration is not allowed: {value}")
-    elif (isinstance(value, float) and not math.isfinite(value)) or (
-        isinstance(value, Decimal) and not value.is_finite()
-    ):
-        raise ValidationError("signal.value", f"expected a finite number, got {value!r}")
-    return value
+        return check_duration(value, where, MAX_SIGNAL_DURATION)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValidationError(where, f"expected a number or a duration, got {shown(value)}")
+    return check_number(value, where)
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -221,7 +253,9 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
         return MappingProxyType({})
     if not isinstance(value, Mapping):
         raise ValidationError("signal.context", f"expected an object, got {type(value).__name__}")
-    return MappingProxyType(dict(value))
+    copied = dict(value)
+    check_tree(copied, "signal.context")
+    return MappingProxyType(copied)
 
 
 def _signal_at(_inst: object, _attr: object, value: Any) -> None:

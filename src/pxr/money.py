@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
+from pxr._bounds import MAX_NUMBER, shown
 from pxr.errors import CurrencyMismatchError, ValidationError
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Rates",
     "budget_allows",
     "budget_left",
+    "check_amount",
     "check_currency",
     "currency_on",
     "in_euro_after_changeover",
@@ -83,7 +85,7 @@ def check_currency(code: object, where: str = "currency") -> str:
     if isinstance(code, str) and code in _known_currencies():  # the usual case, first
         return code
     if not isinstance(code, str) or len(code) != 3 or not code.isalpha() or not code.isupper():
-        raise ValidationError(where, f"expected a three-letter ISO 4217 code, got {code!r}")
+        raise ValidationError(where, f"expected a three-letter ISO 4217 code, got {shown(code)}")
     if code not in _known_currencies():
         raise ValidationError(where, f"unknown currency {code!r}")
     return code
@@ -118,16 +120,38 @@ def round_to_minor_units(
 
 def parse_amount(value: object, where: str) -> Decimal:
     """A finite ``Decimal`` from a string, int or Decimal (never a float)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, str | int | Decimal)
+        or (isinstance(value, str) and len(value) > 100)
+    ):
         raise ValidationError(
-            where, f'expected an amount as a string such as "25.00", got {value!r}'
+            where, f'expected an amount as a string such as "25.00", got {shown(value)}'
         )
+    if isinstance(value, int) and not -MAX_NUMBER < value < MAX_NUMBER:
+        raise ValidationError(where, f"expected an amount below {MAX_NUMBER:.0e}")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValidationError(where, f'expected an amount such as "25.00", got {value!r}') from None
+        raise ValidationError(
+            where, f'expected an amount such as "25.00", got {shown(value)}'
+        ) from None
+    return check_amount(amount, where)
+
+
+#: The largest amount a Money holds: sums of parsed amounts still fit, and
+#: rounding stays within Decimal's 28 digits.
+_MAX_MONEY = Decimal(10) ** 24
+
+
+def check_amount(amount: Decimal, where: str, limit: Decimal | int = MAX_NUMBER) -> Decimal:
+    """``amount`` if it is finite, below ``limit`` in size and not finer than 1e-30."""
     if not amount.is_finite():
-        raise ValidationError(where, f"expected a finite amount, got {value!r}")
+        raise ValidationError(where, f"expected a finite amount, got {shown(amount)}")
+    if not -limit < amount < limit:
+        raise ValidationError(where, f"expected an amount below {limit:.0e}")
+    if amount.as_tuple().exponent < -30:  # type: ignore[operator]
+        raise ValidationError(where, "expected at most 30 decimal places")
     return amount
 
 
@@ -149,8 +173,9 @@ class Money:
     currency: str = attrs.field(validator=_currency_field)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
-            raise ValidationError("amount", f"expected a finite Decimal, got {self.amount!r}")
+        if not isinstance(self.amount, Decimal):
+            raise ValidationError("amount", f"expected a Decimal, got {shown(self.amount)}")
+        check_amount(self.amount, "amount", _MAX_MONEY)
         object.__setattr__(self, "amount", round_to_minor_units(self.amount, self.currency))
 
     @classmethod

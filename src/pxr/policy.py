@@ -16,6 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from pxr._bounds import (
+    MAX_DURATION,
+    MAX_POLICY_BYTES,
+    check_number,
+    check_tree,
+    key_name,
+    shown,
+)
 from pxr._durations import check_unit, parse_duration
 from pxr.compensation import CompensationPolicy, NamesAmounts
 from pxr.errors import PolicyError, ValidationError
@@ -192,12 +200,19 @@ def _expect(value: object, kind: type | tuple[type, ...], where: str, what: str)
     if not isinstance(value, kind) or (
         isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
     ):
-        raise ValidationError(where, f"expected {what}, got {value!r}")
+        raise ValidationError(where, f"expected {what}, got {shown(value, personal=False)}")
     return value
 
 
 def _number(value: object, where: str) -> float | int | Decimal:
-    return _expect(value, (int, float), where, "a number")  # type: ignore[no-any-return]
+    return check_number(_expect(value, (int, float), where, "a number"), where)
+
+
+def _whole(value: object, where: str, low: int, high: int) -> int:
+    number: int = _expect(value, int, where, "a whole number")
+    if not low <= number <= high:
+        raise ValidationError(where, f"expected a whole number from {low} to {high:,}")
+    return number
 
 
 def _time(value: object, where: str) -> dt.time:
@@ -205,7 +220,9 @@ def _time(value: object, where: str) -> dt.time:
     try:
         return dt.time.fromisoformat(text)
     except ValueError:
-        raise ValidationError(where, f'expected a time such as "21:00", got {text!r}') from None
+        raise ValidationError(
+            where, f'expected a time such as "21:00", got {shown(text, personal=False)}'
+        ) from None
 
 
 def tiered_threshold(config: Mapping[str, Any], where: str) -> Threshold:
@@ -217,8 +234,8 @@ def tiered_threshold(config: Mapping[str, Any], where: str) -> Threshold:
     table = _expect(config[direction], dict, f"{where}.{direction}", "a table of severities")
     tiers = {}
     for key, bound in table.items():
-        severity = Severity.parse(key, f"{where}.{direction}.{key}")
-        tiers[severity] = _number(bound, f"{where}.{direction}.{key}")
+        severity = Severity.parse(key, f"{where}.{direction}.{key_name(key)}")
+        tiers[severity] = _number(bound, f"{where}.{direction}.{key_name(key)}")
     unit = check_unit(config.get("unit"), f"{where}.unit")
     try:
         return Tiered(
@@ -279,10 +296,9 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
             lookup("channel", registry.channels, name, f"recovery.channels[{i}]")
         out["channels"] = tuple(channels)
     if "survey_quiet_days" in table:
-        days = _expect(table["survey_quiet_days"], int, "recovery.survey_quiet_days", "whole days")
-        if days < 0:
-            raise ValidationError("recovery.survey_quiet_days", "must not be negative")
-        out["survey_quiet_days"] = days
+        out["survey_quiet_days"] = _whole(
+            table["survey_quiet_days"], "recovery.survey_quiet_days", 0, MAX_DURATION.days
+        )
     if "quiet_hours" in table:
         quiet = _expect(table["quiet_hours"], dict, "recovery.quiet_hours", "{ start, end }")
         _unknown(quiet, {"start", "end"}, "recovery.quiet_hours")
@@ -296,10 +312,8 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
         limits = _expect(table["limits"], dict, "recovery.limits", "a table")
         _unknown(limits, {"messages_per_day", "compensation_per_30_days"}, "recovery.limits")
         per_day = limits.get("messages_per_day")
-        if per_day is not None and (
-            _expect(per_day, int, "recovery.limits.messages_per_day", "a whole number") < 1
-        ):
-            raise ValidationError("recovery.limits.messages_per_day", "must be at least 1")
+        if per_day is not None:
+            _whole(per_day, "recovery.limits.messages_per_day", 1, 1_000_000)
         budget = limits.get("compensation_per_30_days")
         out["limits"] = Limits(
             messages_per_day=per_day,
@@ -326,14 +340,9 @@ def _delivery(table: Mapping[str, Any]) -> Delivery:
     where = "recovery.delivery"
     _unknown(table, {"max_attempts", "retry_backoff", "group_window", "resend_uncertain"}, where)
     defaults = Delivery()
-    attempts = _expect(
-        table.get("max_attempts", defaults.max_attempts),
-        int,
-        f"{where}.max_attempts",
-        "a whole number",
+    attempts = _whole(
+        table.get("max_attempts", defaults.max_attempts), f"{where}.max_attempts", 1, 1000
     )
-    if attempts < 1:
-        raise ValidationError(f"{where}.max_attempts", "must be at least 1")
     durations = {}
     for key in ("retry_backoff", "group_window"):
         if key in table:
@@ -368,15 +377,21 @@ def _rule(
         if not isinstance(config.get(key), str) or not config[key].strip():
             raise ValidationError(f"{where}.{key}", "required, a non-empty string")
     stage = config.get("stage")
+    if stage is not None and not isinstance(stage, str):
+        raise ValidationError(
+            f"{where}.stage", f"expected a stage name, got {shown(stage, personal=False)}"
+        )
     if stage is not None and stages and stage not in stages:
-        raise ValidationError(f"{where}.stage", f"{stage!r} is not one of the [[stages]]")
+        raise ValidationError(
+            f"{where}.stage", f"{shown(stage, personal=False)} is not one of the [[stages]]"
+        )
     threshold = lookup("threshold kind", registry.threshold_kinds, kind, f"{where}.kind")(
         config, where
     )
     compensation: dict[Severity, tuple[CompensationPolicy, ...]] = {}
     table = _expect(config.get("compensation", {}), dict, f"{where}.compensation", "a table")
     for key, raw in table.items():
-        at = f"{where}.compensation.{key}"
+        at = f"{where}.compensation.{key_name(key)}"
         severity = Severity.parse(key, at)
         specs = raw if isinstance(raw, list) else [raw]
         policies: list[CompensationPolicy] = []
@@ -397,9 +412,10 @@ def _rule(
             "a control group is refused for statutory compensation (the law owes every passenger)",
         )
     topic = config.get("topic", "generic")
-    if topic not in TOPICS:
+    if not isinstance(topic, str) or topic not in TOPICS:
         raise ValidationError(
-            f"{where}.topic", f"expected one of {', '.join(TOPICS)}, got {topic!r}"
+            f"{where}.topic",
+            f"expected one of {', '.join(TOPICS)}, got {shown(topic, personal=False)}",
         )
     return Rule(threshold, compensation, holdout, topic)
 
@@ -419,7 +435,10 @@ def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> P
         name = _expect(stage.get("name"), str, f"{where}.name", "a name")
         if any(s.name == name for s in stages):
             raise ValidationError(f"{where}.name", f"stage {name!r} is declared twice")
-        stages.append(Stage(name, stage.get("description")))
+        description = stage.get("description")
+        if description is not None:
+            _expect(description, str, f"{where}.description", "a text")
+        stages.append(Stage(name, description))
     rules: list[Rule] = []
     thresholds = _expect(data.get("thresholds", []), list, "thresholds", "[[thresholds]]")
     for i, raw in enumerate(thresholds):
@@ -436,14 +455,29 @@ def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> P
 
 def loads_policy(text: str, registry: Registry | None = None, name: str = "<policy>") -> Policy:
     """A policy from TOML text. Raises :class:`~pxr.errors.PolicyError` naming the key."""
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(name, "", f"larger than {MAX_POLICY_BYTES:,} characters")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(name, "", f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise PolicyError(name, "", "not valid TOML: nested too deeply") from None
+    except ValueError:
+        # int() refuses more than 4300 digits; tomllib lets that through.
+        raise PolicyError(name, "", "not valid TOML: a number too long") from None
     try:
+        check_tree(data, "")
         return parse_policy(data, registry)
     except ValidationError as error:
         raise PolicyError(name, error.where, error.problem) from None
+    except Exception as error:
+        # A bug (in pxr or a plugin's kind) still names the file, never a bare traceback.
+        raise PolicyError(
+            name,
+            "",
+            f"internal error ({type(error).__name__}) reading the policy; please report it",
+        ) from error
 
 
 def load_policy(path: str | os.PathLike[str], registry: Registry | None = None) -> Policy:

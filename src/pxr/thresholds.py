@@ -16,6 +16,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
+from pxr._bounds import MAX_SIGNAL_DURATION, check_number, seconds_to_duration
 from pxr._durations import UNIT_SECONDS
 from pxr.errors import ValidationError
 from pxr.model import Severity, SignalValue
@@ -55,7 +56,7 @@ def value_in_unit(value: SignalValue, unit: str | None, where: str = "signal.val
         if unit is None:
             raise ValidationError(where, "a duration was given but the threshold has no unit")
         return value.total_seconds() / UNIT_SECONDS[unit]
-    number = float(value)
+    number = float(check_number(value, where))
     if unit is not None and number < 0:
         raise ValidationError(where, f"a negative duration is not allowed: {value} {unit}")
     return number
@@ -66,6 +67,8 @@ def _check_tiers(
 ) -> None:
     if not tiers:
         raise ValidationError(instance.direction, "needs at least one of minor, major, critical")
+    for severity, bound in tiers.items():
+        check_number(bound, f"{instance.direction}.{severity}")
     ordered = [float(tiers[s]) for s in sorted(tiers)]
     increasing = instance.direction == "above"
     for low, high in itertools.pairwise(ordered):
@@ -130,4 +133,5 @@ def as_duration(value: SignalValue, unit: str | None) -> dt.timedelta | None:
         return value
     if unit is None:
         return None
-    return dt.timedelta(seconds=float(value) * UNIT_SECONDS[unit])
+    seconds = value_in_unit(value, unit) * UNIT_SECONDS[unit]
+    return seconds_to_duration(seconds, "signal.value", MAX_SIGNAL_DURATION)

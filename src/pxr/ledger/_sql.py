@@ -132,6 +132,7 @@ class SQLLedger(LedgerBase):
         for connection in connections:
             connection.close()
         self._shared = None
+        self._local = threading.local()
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         statement = self._statements.get(sql)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from pxr.errors import LedgerError
+from pxr.errors import LedgerBusyError, LedgerError
 from pxr.ledger._sql import Connection, Dialect, SQLLedger
 
 __all__ = ["SCHEMA_VERSION", "SQLiteLedger"]
@@ -170,30 +170,66 @@ class SQLiteLedger(SQLLedger):
     default ``NORMAL`` is safe against a crash of the process, and in WAL
     mode loses at most the last commits on a power failure. ``busy_timeout``
     (seconds) is how long a writer waits for another process's lock before
-    giving up with a :class:`~pxr.errors.LedgerError`.
+    giving up with a :class:`~pxr.errors.LedgerBusyError`.
     """
 
     dialect = SQLiteDialect()
+    #: Seconds a statement waits for another process's lock before it fails.
+    busy_timeout: float = 30.0
+    #: Set-up attempts while the store reports "locked": switching to WAL can
+    #: fail at once, without waiting, when another process is creating the file.
+    setup_attempts: int = 3
 
     def __init__(
-        self, path: str | os.PathLike[str], *, durable: bool = False, busy_timeout: float = 30.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        busy_timeout: float | None = None,
     ) -> None:
         self.path = os.fspath(path)
         super().__init__(shared=self.path == ":memory:")
         self._durable = durable
-        self._busy_timeout = busy_timeout
-        connection = self._connection()
-        try:
-            self._migrate(connection)
-        except sqlite3.DatabaseError as error:
-            self.close()
-            raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
-        except LedgerError:
-            self.close()
-            raise
+        if busy_timeout is not None:
+            self.busy_timeout = busy_timeout
+        for attempt in range(1, self.setup_attempts + 1):
+            try:
+                self._migrate(self._connection())
+                break
+            except sqlite3.OperationalError as error:
+                self.close()
+                self._closed = False
+                if "locked" in str(error) and attempt < self.setup_attempts:
+                    continue
+                if "locked" in str(error):
+                    raise LedgerBusyError(
+                        f"ledger {self.path!r} stayed locked by another process"
+                        f" for {self.busy_timeout:g} s ({attempt} attempts); try again later"
+                    ) from None
+                raise self._read_only(error) or LedgerError(
+                    f"{self.path!r} is not a usable pxr ledger: {error}"
+                ) from None
+            except sqlite3.DatabaseError as error:
+                self.close()
+                raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
+            except LedgerError:
+                self.close()
+                raise
 
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
+
+    def _read_only(self, error: sqlite3.Error) -> LedgerError | None:
+        """The error to raise if the file or its directory cannot be written, else None."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if os.access(directory, os.W_OK) and (
+            not os.path.exists(self.path) or os.access(self.path, os.W_OK)
+        ):
+            return None
+        return LedgerError(
+            f"ledger {self.path!r} cannot be written (a read-only file, directory"
+            f" or filesystem): {error}"
+        )
 
     def _connect(self) -> Connection:
         try:
@@ -201,18 +237,24 @@ class SQLiteLedger(SQLLedger):
                 self.path,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=self._busy_timeout,
+                timeout=self.busy_timeout,  # set first: the set-up itself may wait
             )
         except sqlite3.Error as error:
-            raise LedgerError(f"cannot open ledger {self.path!r}: {error}") from None
+            raise self._read_only(error) or LedgerError(
+                f"cannot open ledger {self.path!r}: {error}"
+            ) from None
         connection.row_factory = sqlite3.Row
         try:
+            connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
-            connection.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         except sqlite3.DatabaseError as error:
             connection.close()
-            raise LedgerError(f"{self.path!r} is not a usable pxr ledger: {error}") from None
+            if "locked" in str(error):
+                raise  # the caller waits and tries again
+            raise self._read_only(error) or LedgerError(
+                f"{self.path!r} is not a usable pxr ledger: {error}"
+            ) from None
         return connection
 
     def _migrate(self, connection: Connection) -> None:
