@@ -69,3 +69,11 @@ def make_recovery(ledger: Ledger) -> Callable[..., Recovery]:
         return Recovery(policy_from(text), ledger, customers=customers or (ANNA,))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session (see :mod:`tests.pg`)."""
+    from . import pg  # noqa: PLC0415
+
+    yield from pg.database()
