@@ -63,6 +63,9 @@ def database() -> Iterator[str]:
     name = f"pxr_test_{secrets.token_hex(4)}"
     with admin:
         admin.execute(f"CREATE DATABASE {name}")
+        # A crash of the server may lose the last commits of a throwaway
+        # database: commits need not wait for the disk.
+        admin.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
         try:
             yield url(user, name)
         finally:

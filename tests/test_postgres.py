@@ -34,7 +34,7 @@ from .conftest import ANNA, PARCEL, at, policy_from
 def store(postgres_url: str) -> Iterator[PostgresLedger]:
     """A PostgreSQL ledger with empty tables."""
     ledger = PostgresLedger(postgres_url)
-    ledger.truncate()
+    ledger.clear()
     yield ledger
     ledger.close()
 

@@ -169,7 +169,7 @@ CREATE TABLE IF NOT EXISTS events (
 # Byte order for every text column: times are compared and sorted as text,
 # and ids sort as they do in SQLite, whatever the database's own collation.
 
-#: The tables a ledger holds, emptied by :meth:`PostgresLedger.truncate`.
+#: The tables a ledger holds, in the order :meth:`PostgresLedger.clear` empties them.
 TABLES = ("deliveries", "outbox", "compensations", "suppressions", "events", "breaches")
 
 
@@ -288,9 +288,15 @@ class PostgresLedger(SQLLedger):
         with self.transaction():
             return self._insert_compensation(record)
 
-    def truncate(self) -> None:
-        """Empty every table (tests, demos); the schema stays."""
-        self._execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+    def clear(self) -> None:
+        """Delete every row (tests, demos); the schema stays.
+
+        ``DELETE``, not ``TRUNCATE``: on the small tables of a test it takes a
+        fraction of a millisecond where ``TRUNCATE`` replaces files on disk.
+        """
+        with self.transaction():
+            for table in TABLES:
+                self._execute(f"DELETE FROM {table}")  # noqa: S608 - a constant table name
 
     # ------------------------------------------------------------ schema
 
