@@ -19,15 +19,22 @@ if os.environ.get("PXR_REQUIRE_POSTGRES") != "1":
 
 import psycopg
 
-from pxr import LedgerError, Recovery, Signal
+from pxr import LedgerError, Recovery, Signal, open_ledger
+from pxr.cli import main
 from pxr.ledger import BreachChange, Decision, Ledger, OutboxEntry
-from pxr.ledger.postgres import PostgresLedger, redact
+from pxr.ledger.postgres import PostgresLedger
+from pxr.ledger.urls import redact
 from pxr.model import Breach, Content, Purpose, Severity
 from pxr.testing import RecordingNotifier
 from pxr.testing.contracts import LedgerContract
 
 from . import pg
-from .conftest import ANNA, PARCEL, at, policy_from
+from .conftest import ANNA, EXAMPLES, PARCEL, at, policy_from
+
+PARCEL_FILES = (
+    str(EXAMPLES / "parcel" / "policy.toml"),
+    str(EXAMPLES / "parcel" / "events.jsonl"),
+)
 
 
 @pytest.fixture
@@ -333,3 +340,38 @@ def test_two_dispatchers_send_each_message_once(store: PostgresLedger, postgres_
     sent = [m.to for n in notifiers for m in n.sent]
     assert sorted(sent) == sorted(f"c{n}" for n in range(40))
     assert {e.status for e in store.outbox()} == {"sent"}
+
+
+# ------------------------------------------------------------ URLs and the command line
+
+
+def test_a_postgres_url_opens_a_postgres_ledger(postgres_url: str) -> None:
+    for url in (postgres_url, postgres_url.replace("postgresql://", "postgres://")):
+        ledger = open_ledger(url, create=False)
+        assert isinstance(ledger, PostgresLedger)
+        ledger.close()
+
+
+def test_simulate_and_metrics_on_a_postgres_url(
+    store: PostgresLedger, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", *PARCEL_FILES, "--store", postgres_url]) == 0
+    capsys.readouterr()
+    assert main(["metrics", "--json", "--store", postgres_url]) == 0
+    assert '"breaches"' in capsys.readouterr().out
+    assert list(store.breaches())
+
+
+def test_reading_commands_refuse_a_database_without_a_ledger(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = pg.schema_url(postgres_url, "nothing")
+    assert main(["metrics", "--store", url]) == 2
+    assert "holds no pxr ledger" in capsys.readouterr().err
+
+
+def test_pxr_migrate_on_a_current_postgres_ledger(
+    store: PostgresLedger, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", postgres_url]) == 0
+    assert capsys.readouterr().out == f"{postgres_url}: ledger schema 2, current\n"

@@ -26,7 +26,7 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger, OutboxEntry
+from pxr.ledger import Ledger, LedgerFactory, OutboxEntry, open_ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
@@ -61,6 +61,7 @@ __all__ = [
     "EventError",
     "Ledger",
     "LedgerError",
+    "LedgerFactory",
     "MemoryLedger",
     "Message",
     "Money",
@@ -83,4 +84,5 @@ __all__ = [
     "hookimpl",
     "load_policy",
     "loads_policy",
+    "open_ledger",
 ]

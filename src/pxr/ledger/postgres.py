@@ -39,12 +39,12 @@ behind it (and can never deadlock with it).
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from pxr.errors import LedgerError
 from pxr.ledger import CompensationRecord
 from pxr.ledger._sql import Connection, Dialect, SQLLedger
+from pxr.ledger.urls import redact
 
 try:
     import psycopg
@@ -56,7 +56,7 @@ except ImportError as missing:  # pragma: no cover - only without the extra
         "the PostgreSQL ledger needs psycopg: pip install 'pxr[postgres]'"
     ) from missing
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDialect", "PostgresLedger", "redact"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDialect", "PostgresLedger"]
 
 #: The schema this pxr writes; the SQLite and PostgreSQL schemas share numbers.
 SCHEMA_VERSION = 2
@@ -171,12 +171,6 @@ CREATE TABLE IF NOT EXISTS events (
 
 #: The tables a ledger holds, in the order :meth:`PostgresLedger.clear` empties them.
 TABLES = ("deliveries", "outbox", "compensations", "suppressions", "events", "breaches")
-
-
-def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for messages and reprs."""
-    url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
-    return re.sub(r"(?i)(password=)('[^']*'|\S+)", r"\1***", url)
 
 
 def _lock_key(customer: str) -> int:
