@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import sqlite3
@@ -199,3 +200,21 @@ def test_simulate_without_any_ledger_keeps_nothing(
     monkeypatch.chdir(tmp_path)
     assert main(["simulate", *PARCEL]) == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_documented_ledger_url_example_opens_pxr_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/reference/ledger.md's example: examples/embed/ledger_url.py."""
+    spec = importlib.util.spec_from_file_location(
+        "ledger_url", EXAMPLES / "embed" / "ledger_url.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    ledger_url = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ledger_url)
+    monkeypatch.setenv("PXR_LEDGER", f"sqlite:///{tmp_path}/app.db")
+    recovery = ledger_url.make_recovery(PARCEL[0])
+    assert isinstance(recovery.ledger, SQLiteLedger)
+    assert recovery.ledger.path == f"{tmp_path}/app.db"
+    recovery.ledger.close()
