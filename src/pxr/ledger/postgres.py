@@ -39,6 +39,7 @@ behind it (and can never deadlock with it).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from pxr.errors import LedgerError
@@ -202,9 +203,10 @@ class PostgresLedger(SQLLedger):
     """A ledger in a PostgreSQL database, for many processes on many hosts.
 
     ``url`` is a libpq connection URL (``postgresql://user@host/db``) or
-    key/value string. Each thread that uses the ledger holds one connection
-    from a pool of at most ``pool_size`` until :meth:`close`; a thread that
-    finds the pool empty waits up to ``timeout`` seconds.
+    key/value string. Connections come from a pool of at most ``pool_size``:
+    a thread borrows one for each outermost transaction (or each statement
+    outside one) and gives it back at once; a thread that finds the pool
+    empty waits up to ``timeout`` seconds.
 
     A database without a ledger gets one (unless ``create=False``, which is
     an error); a ledger of an older schema must first be brought forward
@@ -245,6 +247,11 @@ class PostgresLedger(SQLLedger):
         return f"PostgresLedger({redact(self.url)!r})"
 
     # ------------------------------------------------------------ connections
+    #
+    # A thread borrows a connection from the pool for one outermost
+    # transaction, or for one statement outside any, and gives it back at
+    # once: a thread that ends (a web server's thread per request) holds
+    # nothing, and the pool bounds the transactions in flight, not the threads.
 
     def _connect(self) -> Connection:
         try:
@@ -252,25 +259,67 @@ class PostgresLedger(SQLLedger):
         except psycopg_pool.PoolTimeout:
             raise LedgerError(
                 f"no free connection to {redact(self.url)} within {self._timeout:g} s:"
-                " raise pool_size to the number of threads that use the ledger"
+                " raise pool_size to the transactions this process runs at once"
             ) from None
         return connection
 
     def _release(self, connection: Connection) -> None:
+        # A broken connection (the server restarted, the network dropped it)
+        # is discarded by the pool, and the next borrower gets a fresh one.
         self._pool.putconn(connection)  # type: ignore[arg-type]
 
-    def _connection(self) -> Connection:
-        held: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
-        if held is not None and held.broken and not self.in_transaction:
-            # The server restarted or the network dropped it: take a fresh one.
-            self._local.connection = None
-            with self._connections_lock:
-                self._connections.remove(held)
-            self._pool.putconn(held)
-        return super()._connection()
+    def _give_back(self) -> None:
+        """Return this thread's connection to the pool, if it holds one."""
+        held: Connection | None = getattr(self._local, "connection", None)
+        if held is None:
+            return
+        self._local.connection = None
+        with self._connections_lock:
+            self._connections.remove(held)
+        self._release(held)
+
+    def _pinned(self) -> bool:
+        return bool(getattr(self._local, "pinned", False))
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._pinned():
+            return super()._execute(sql, params)
+        try:
+            return _Fetched(super()._execute(sql, params))
+        finally:
+            self._give_back()
+
+    def _begin(self, depth: int) -> None:
+        if depth:
+            super()._begin(depth)
+            return
+        self._local.pinned = True
+        try:
+            super()._begin(depth)
+        except BaseException:
+            self._unpin()
+            raise
+
+    def _commit(self, depth: int) -> None:
+        try:
+            super()._commit(depth)
+        finally:
+            if not depth:
+                self._unpin()
+
+    def _rollback(self, depth: int) -> None:
+        try:
+            super()._rollback(depth)
+        finally:
+            if not depth:
+                self._unpin()
+
+    def _unpin(self) -> None:
+        self._local.pinned = False
+        self._give_back()
 
     def close(self) -> None:
-        """Give every thread's connection back and close the pool."""
+        """Give back any connection still borrowed and close the pool."""
         super().close()
         self._pool.close()
 
@@ -334,6 +383,20 @@ class PostgresLedger(SQLLedger):
             raise LedgerError(f"{where} is not a usable pxr ledger: {_first_line(error)}") from None
         finally:
             connection.close()
+
+
+class _Fetched:
+    """A statement's outcome, read in full before its connection goes back to the pool."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.rowcount: int = cursor.rowcount
+        self._rows: list[Any] = cursor.fetchall() if cursor.description is not None else []
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
 
 
 def _schema_version(connection: psycopg.Connection[Any]) -> int | None:
