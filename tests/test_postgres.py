@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -405,3 +406,30 @@ def test_pxr_migrate_on_a_current_postgres_ledger(
 ) -> None:
     assert main(["migrate", postgres_url]) == 0
     assert capsys.readouterr().out == f"{postgres_url}: ledger schema 2, current\n"
+
+
+def test_pxr_migrate_creates_the_ledger_in_an_empty_database(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = pg.schema_url(postgres_url, "fresh")
+    assert main(["migrate", url]) == 0
+    assert capsys.readouterr().out == f"{url}: ledger schema 2, created\n"
+    PostgresLedger(url, create=False).close()
+
+
+def test_a_role_that_may_only_read_can_open_the_ledger(
+    store: PostgresLedger, postgres_url: str
+) -> None:
+    """``pxr metrics`` for an analyst's role: opening creates and locks nothing it may not."""
+    store.apply(Decision("c", (BreachChange(breach()),)))
+    role = f"pxr_reader_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        try:
+            reader = PostgresLedger(pg.url(role, postgres_url.rsplit("/", 1)[1]), create=False)
+            assert list(reader.breaches()) == [breach()]
+            reader.close()
+        finally:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

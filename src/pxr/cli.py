@@ -403,7 +403,9 @@ def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     where = redact(ledger_name(args.store))
     if now is None:
         out.write(f"{where}: migrated\n")
-    elif found is None or found == now:
+    elif found is None:
+        out.write(f"{where}: ledger schema {now}, created\n")
+    elif found == now:
         out.write(f"{where}: ledger schema {now}, current\n")
     else:
         out.write(f"{where}: ledger schema {found} migrated to {now}\n")

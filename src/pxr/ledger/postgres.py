@@ -359,6 +359,10 @@ class PostgresLedger(SQLLedger):
                 if found is None:
                     if not create:
                         raise LedgerError(f"{where} holds no pxr ledger")
+                    connection.execute(
+                        "CREATE TABLE IF NOT EXISTS meta"
+                        ' (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL)'
+                    )
                     for statement in _SCHEMA.split(";"):
                         connection.execute(statement)
                     _set_version(connection, self.schema_version)
@@ -401,15 +405,22 @@ class _Fetched:
 
 def _schema_version(connection: psycopg.Connection[Any]) -> int | None:
     """The ledger's schema version; ``None`` if the database has no ledger, 0 if
-    it has ledger tables but no version (not written by pxr)."""
-    connection.execute(
-        'CREATE TABLE IF NOT EXISTS meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL)'
-    )
-    row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is not None:
-        return int(row[0])
-    tables = connection.execute("SELECT to_regclass('breaches') IS NOT NULL").fetchone()
-    return 0 if tables is not None and tables[0] else None
+    it has ledger tables but no version (not written by pxr).
+
+    Only reads, so that a role allowed nothing but ``SELECT`` can open a ledger.
+    """
+    row = connection.execute(
+        "SELECT to_regclass('meta') IS NOT NULL, to_regclass('breaches') IS NOT NULL"
+    ).fetchone()
+    assert row is not None  # noqa: S101 - a SELECT without FROM returns one row
+    has_meta, has_tables = row
+    if has_meta:
+        version = connection.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone()
+        if version is not None:
+            return int(version[0])
+    return 0 if has_tables else None
 
 
 def _set_version(connection: psycopg.Connection[Any], version: int) -> None:

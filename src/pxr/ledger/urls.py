@@ -141,19 +141,23 @@ def migrate_ledger(
     url_or_path: str | os.PathLike[str] | None = None, *, plugins: Plugins | None = None
 ) -> tuple[int | None, int | None]:
     """Bring the ledger's schema forward to this pxr's; returns the schema
-    found and the schema now (``None`` where the ledger does not say).
+    found (``None``: there was no ledger, it has been created) and the schema
+    now (``None`` where a plugin's ledger does not say).
 
-    The ledger must exist. A SQLite file is also brought forward whenever it
-    is opened; a PostgreSQL database only here (or with ``migrate=True``), so
-    that one deliberate step changes a schema many hosts share. A ledger kind
-    from a plugin is migrated by its ``migrate()`` method, if it has one.
+    A PostgreSQL database gets pxr's tables if it has none: ``pxr migrate``
+    is how a deployment sets up its shared ledger. A SQLite file must exist
+    (a mistyped path is an error, not a new file); it is also brought
+    forward whenever it is opened, where a PostgreSQL ledger is only brought
+    forward here (or with ``migrate=True``), so that one deliberate step
+    changes a schema many hosts share. A ledger kind from a plugin is
+    migrated by its ``migrate()`` method, if it has one.
     """
     url = _named(url_or_path)
     factory = _factory(url, plugins)
     if factory is postgres_ledger:
         from pxr.ledger.postgres import PostgresLedger  # noqa: PLC0415
 
-        ledger = PostgresLedger(url, create=False, migrate=True)
+        ledger = PostgresLedger(url, create=True, migrate=True)
         ledger.close()
         return ledger.found_version, ledger.schema_version
     if factory is sqlite_ledger:
