@@ -53,10 +53,17 @@ ANNA = Customer(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     """Each ledger implementation in turn: the contract is the same."""
-    store: Ledger = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "l.db")
+    store: Ledger
+    if request.param == "postgres":
+        from pxr.ledger.postgres import PostgresLedger  # noqa: PLC0415
+
+        store = PostgresLedger(request.getfixturevalue("postgres_url"))
+        store.clear()
+    else:
+        store = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "l.db")
     yield store
     store.close()
 
