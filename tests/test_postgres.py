@@ -433,3 +433,16 @@ def test_a_role_that_may_only_read_can_open_the_ledger(
         finally:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+def test_pxr_erase_on_a_url_never_prints_its_password(
+    store: PostgresLedger, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server trusts loopback, so the password is ignored, but it must not be shown."""
+    with_password = postgres_url.replace("@", ":s3cret@", 1)
+    assert main(["simulate", *PARCEL_FILES, "--store", with_password]) == 0
+    capsys.readouterr()
+    assert main(["erase", "c-anna", "--store", with_password]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert ":***@" in out
