@@ -59,10 +59,17 @@ ANNA = Customer(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     """Each ledger implementation in turn: the contract is the same."""
-    store: Ledger = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "l.db")
+    store: Ledger
+    if request.param == "postgres":
+        from pxr.ledger.postgres import PostgresLedger  # noqa: PLC0415
+
+        store = PostgresLedger(request.getfixturevalue("postgres_url"))
+        store.clear()
+    else:
+        store = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "l.db")
     yield store
     store.close()
 
@@ -75,3 +82,11 @@ def make_recovery(ledger: Ledger) -> Callable[..., Recovery]:
         return Recovery(policy_from(text), ledger, customers=customers or (ANNA,))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session (see :mod:`tests.pg`)."""
+    from . import pg  # noqa: PLC0415
+
+    yield from pg.database()

@@ -338,9 +338,9 @@ class _LockedAfterOpen(SQLiteLedger):
 def test_a_store_locked_mid_run_ends_with_one_line_and_status_3(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pxr.cli  # noqa: PLC0415
+    import pxr.ledger.sqlite  # noqa: PLC0415
 
-    monkeypatch.setattr(pxr.cli, "SQLiteLedger", _LockedAfterOpen)
+    monkeypatch.setattr(pxr.ledger.sqlite, "SQLiteLedger", _LockedAfterOpen)
     events = many_events(tmp_path / "e.jsonl", 5)
     status = main(["simulate", POLICY, str(events), "--store", str(tmp_path / "l.db")])
     assert status == EXIT_RESOURCE
@@ -397,9 +397,9 @@ def test_a_ledger_that_cannot_be_written_ends_with_one_line_and_status_3(
     ledger: type[SQLiteLedger],
     message: str,
 ) -> None:
-    import pxr.cli  # noqa: PLC0415
+    import pxr.ledger.sqlite  # noqa: PLC0415
 
-    monkeypatch.setattr(pxr.cli, "SQLiteLedger", ledger)
+    monkeypatch.setattr(pxr.ledger.sqlite, "SQLiteLedger", ledger)
     events = many_events(tmp_path / "e.jsonl", 2000)
     status = main(["simulate", POLICY, str(events), "--json", "--store", str(tmp_path / "l.db")])
     assert status == EXIT_RESOURCE

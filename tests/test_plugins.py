@@ -358,6 +358,42 @@ def test_register_notifiers_makes_a_transport_usable_in_a_transports_file(tmp_pa
     assert isinstance(notifiers["sms"], RecordingNotifier)
 
 
+def test_register_ledgers_makes_a_scheme_usable_as_a_ledger_url() -> None:
+    """A plugin's ``mem://`` opens its ledger wherever a ledger URL is taken."""
+    opened: list[tuple[str, bool]] = []
+
+    class Store:
+        __name__ = "store"
+
+        @hookimpl
+        def register_ledgers(self, register: Callable[[str, Any], None]) -> None:
+            def factory(url: str, *, create: bool) -> pxr.Ledger:
+                opened.append((url, create))
+                return pxr.MemoryLedger()
+
+            register("mem", factory)
+
+    plugins = plugins_with(Store())
+    ledger = pxr.open_ledger("MEM://one", create=False, plugins=plugins)
+    assert isinstance(ledger, pxr.MemoryLedger)
+    assert opened == [("MEM://one", False)]
+    (info,) = [i for i in plugins.describe() if i.name == "store"]
+    assert info.provides == ("ledger mem",)
+
+
+def test_a_plugin_cannot_take_over_a_built_in_ledger_scheme() -> None:
+    class Impostor:
+        __name__ = "impostor"
+
+        @hookimpl
+        def register_ledgers(self, register: Callable[[str, Any], None]) -> None:
+            register("postgresql", lambda url, *, create: pxr.MemoryLedger())
+
+    plugins = plugins_with(Impostor())
+    assert "ledger 'postgresql' is already registered" in plugins.broken["impostor"]
+    assert plugins.registry.origins["ledger", "postgresql"] == "pxr"
+
+
 def test_delivery_result_reaches_plugins() -> None:
     recorder = Recorder()
     from pxr.testing import RecordingNotifier  # noqa: PLC0415

@@ -1,16 +1,18 @@
-"""Properties of the whole engine over generated event streams."""
+"""Properties of the whole engine over generated event streams, on every ledger."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pxr import MemoryLedger, Recovery, Severity, Signal
+from pxr import MemoryLedger, Recovery, Severity, Signal, SQLiteLedger
 from pxr.ledger import Ledger
 from pxr.money import round_to_minor_units
 
@@ -43,6 +45,44 @@ resolutions = st.tuples(st.sampled_from(SUBJECTS), st.integers(min_value=1, max_
 events = st.lists(st.one_of(signals, resolutions), max_size=25)
 
 
+#: ``fresh(name)``: an empty ledger; the same name empties the same one again.
+Fresh = Callable[[str], Ledger]
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite", "postgres"])
+def fresh(request: pytest.FixtureRequest) -> Iterator[Fresh]:
+    """Empty ledgers of each kind in turn, cheap enough for every example."""
+    opened: dict[str, Ledger] = {}
+    if request.param == "postgres":
+        from pxr.ledger.postgres import PostgresLedger  # noqa: PLC0415
+
+        from . import pg  # noqa: PLC0415
+
+        base = request.getfixturevalue("postgres_url")
+
+        def make(name: str) -> Ledger:
+            if name not in opened:
+                opened[name] = PostgresLedger(pg.schema_url(base, f"properties_{name}"))
+            ledger = opened[name]
+            assert isinstance(ledger, PostgresLedger)
+            ledger.clear()
+            return ledger
+
+    else:
+
+        def make(name: str) -> Ledger:
+            if name in opened:
+                opened.pop(name).close()
+            ledger = opened[name] = (
+                MemoryLedger() if request.param == "memory" else SQLiteLedger(":memory:")
+            )
+            return ledger
+
+    yield make
+    for ledger in opened.values():
+        ledger.close()
+
+
 def run(recovery: Recovery, stream: list[Any]) -> None:
     for event in stream:
         if isinstance(event, Signal):
@@ -62,13 +102,13 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
     return (list(ledger.breaches()), compensations, outbox, list(ledger.suppressions()))
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events, st.integers(min_value=0, max_value=25))
 def test_replaying_any_prefix_twice_leaves_the_ledger_as_replaying_it_once(
-    stream: list[Any], cut: int
+    fresh: Fresh, stream: list[Any], cut: int
 ) -> None:
     policy = policy_from(ESCALATING)
-    once, twice = MemoryLedger(), MemoryLedger()
+    once, twice = fresh("once"), fresh("twice")
     run(Recovery(policy, once, customers=[ANNA]), stream[:cut])
     replayed = Recovery(policy, twice, customers=[ANNA])
     run(replayed, stream[:cut])
@@ -76,11 +116,11 @@ def test_replaying_any_prefix_twice_leaves_the_ledger_as_replaying_it_once(
     assert snapshot(once) == snapshot(twice)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events)
-def test_a_breach_never_pays_more_than_its_highest_tier(stream: list[Any]) -> None:
+def test_a_breach_never_pays_more_than_its_highest_tier(fresh: Fresh, stream: list[Any]) -> None:
     policy = policy_from(ESCALATING)
-    recovery = Recovery(policy, MemoryLedger(), customers=[ANNA])
+    recovery = Recovery(policy, fresh("ledger"), customers=[ANNA])
     run(recovery, stream)
     paid: dict[str, Decimal] = defaultdict(Decimal)
     for record in recovery.ledger.compensations():
@@ -98,10 +138,12 @@ def test_a_breach_never_pays_more_than_its_highest_tier(stream: list[Any]) -> No
         assert paid[breach.subject] <= highest
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(events)
-def test_amounts_are_never_negative_and_always_in_minor_units(stream: list[Any]) -> None:
-    recovery = Recovery(policy_from(ESCALATING), MemoryLedger(), customers=[ANNA])
+def test_amounts_are_never_negative_and_always_in_minor_units(
+    fresh: Fresh, stream: list[Any]
+) -> None:
+    recovery = Recovery(policy_from(ESCALATING), fresh("ledger"), customers=[ANNA])
     run(recovery, stream)
     for record in recovery.ledger.compensations():
         amount = record.compensation.amount

@@ -30,7 +30,7 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger, OutboxEntry, OutboxStatus
+from pxr.ledger import Ledger, LedgerFactory, OutboxEntry, OutboxStatus, open_ledger
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
@@ -76,6 +76,7 @@ __all__ = [
     "InMemoryDirectory",
     "Ledger",
     "LedgerError",
+    "LedgerFactory",
     "LookupDirectory",
     "MemoryLedger",
     "Message",
@@ -103,4 +104,5 @@ __all__ = [
     "hookimpl",
     "load_policy",
     "loads_policy",
+    "open_ledger",
 ]

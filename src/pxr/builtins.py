@@ -9,6 +9,7 @@ from pathlib import Path
 from pxr.channels import Channel, NotifierFactory
 from pxr.compensation import Apology, CompensationFactory, Contact, Gift, Refund, Voucher
 from pxr.hookspecs import hookimpl
+from pxr.ledger.urls import LedgerFactory
 from pxr.registry import ThresholdFactory
 from pxr.statutory import EU261
 
@@ -63,3 +64,13 @@ def register_compensation_kinds(register: Callable[[str, CompensationFactory], N
     }
     for name, factory in kinds.items():
         register(name, factory)
+
+
+@hookimpl
+def register_ledgers(register: Callable[[str, LedgerFactory], None]) -> None:
+    """``sqlite:///path.db`` and ``postgresql://…`` (also ``postgres://…``)."""
+    from pxr.ledger.urls import postgres_ledger, sqlite_ledger  # noqa: PLC0415
+
+    register("sqlite", sqlite_ledger)
+    register("postgresql", postgres_ledger)
+    register("postgres", postgres_ledger)

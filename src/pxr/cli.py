@@ -43,9 +43,9 @@ from pxr.errors import (
 from pxr.events import read_events
 from pxr.i18n import coverage
 from pxr.journey import format_journey, journey
-from pxr.ledger import Ledger, OutboxStatus
+from pxr.ledger import Ledger, OutboxStatus, migrate_ledger, open_ledger
 from pxr.ledger.memory import MemoryLedger
-from pxr.ledger.sqlite import SQLiteLedger
+from pxr.ledger.urls import ENVIRONMENT, redact
 from pxr.metrics import compute_metrics, format_metrics, reason_key
 from pxr.model import (
     Action,
@@ -197,7 +197,8 @@ def _describe(action: Action) -> str:
 
 
 def _open_ledger(store: str | None) -> Ledger:
-    return SQLiteLedger(store) if store else MemoryLedger()
+    named = store or os.environ.get(ENVIRONMENT)
+    return open_ledger(named) if named else MemoryLedger()
 
 
 def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -534,12 +535,9 @@ def _catalogs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _open_existing(store: str, err: TextIO) -> SQLiteLedger | None:
-    if not os.path.isfile(store):
-        err.write(f"pxr: {store}: no such ledger file\n")
-        return None
+def _open_existing(store: str | None, err: TextIO) -> Ledger | None:
     try:
-        return SQLiteLedger(store)
+        return open_ledger(store, create=False)
     except LedgerError as error:
         err.write(f"pxr: {error}\n")
         return None
@@ -551,8 +549,9 @@ def _journey(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except PolicyError as error:
         err.write(f"pxr: {error}\n")
         return EXIT_UNUSABLE
-    ledger = _open_existing(args.store, err) if args.store else None
-    if args.store and ledger is None:
+    store = args.store or os.environ.get(ENVIRONMENT)
+    ledger = _open_existing(store, err) if store else None
+    if store and ledger is None:
         return EXIT_UNUSABLE
     try:
         out.write(format_journey(journey(policy, ledger), with_ledger=ledger is not None))
@@ -606,7 +605,7 @@ def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         alias = ledger.erase_customer(args.customer)
     finally:
         ledger.close()
-    out.write(f"erased; the customer is now {alias} in {args.store}\n")
+    out.write(f"erased; the customer is now {alias} in {redact(ledger_name(args.store))}\n")
     return EXIT_OK
 
 
@@ -624,7 +623,7 @@ def _add_outbox(commands: Any) -> None:
         "action", nargs="?", choices=["list", "retry"], default="list", help="list or retry"
     )
     outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help="messages to retry")
-    outbox.add_argument("--store", metavar="FILE", required=True, help="the ledger")
+    outbox.add_argument("--store", metavar="URL", help=_STORE_HELP)
     outbox.add_argument(
         "--status",
         action="append",
@@ -649,6 +648,32 @@ def _limit(text: str) -> int:
     return number
 
 
+def ledger_name(store: str | None) -> str:
+    """What ``--store`` named, or ``PXR_LEDGER`` in its place."""
+    return store or os.environ.get(ENVIRONMENT, "")
+
+
+def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        found, now = migrate_ledger(args.store)
+    except LedgerError as error:
+        err.write(f"pxr: {error}\n")
+        return EXIT_UNUSABLE
+    where = redact(ledger_name(args.store))
+    if now is None:
+        out.write(f"{where}: migrated\n")
+    elif found is None:
+        out.write(f"{where}: ledger schema {now}, created\n")
+    elif found == now:
+        out.write(f"{where}: ledger schema {now}, current\n")
+    else:
+        out.write(f"{where}: ledger schema {found} migrated to {now}\n")
+    return EXIT_OK
+
+
+_STORE_HELP = "a ledger URL (sqlite:///file.db, postgresql://…) or SQLite file; default $PXR_LEDGER"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr",
@@ -666,7 +691,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("events", metavar="EVENTS", help="the events file (JSON Lines)")
     simulate.add_argument("--json", action="store_true", help="one JSON object per action")
     simulate.add_argument(
-        "--store", metavar="FILE", help="a SQLite ledger file to use (kept between runs)"
+        "--store",
+        metavar="URL",
+        help="a ledger URL or SQLite file to keep (default $PXR_LEDGER, else in memory)",
     )
     simulate.set_defaults(run=_simulate)
 
@@ -678,7 +705,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     dispatch = commands.add_parser("dispatch", help="send what is due in a ledger's outbox")
-    dispatch.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    dispatch.add_argument("--store", metavar="URL", help=_STORE_HELP)
     dispatch.add_argument(
         "--transports", metavar="FILE", required=True, help="the transports file (TOML)"
     )
@@ -714,24 +741,32 @@ def _parser() -> argparse.ArgumentParser:
         "journey", help="the journey's stages, their thresholds, and where breaches came from"
     )
     journey_.add_argument("policy", metavar="POLICY", help="the policy file (TOML)")
-    journey_.add_argument("--store", metavar="FILE", help="a ledger, to count breaches and cost")
+    journey_.add_argument(
+        "--store", metavar="URL", help="a ledger, to count breaches and cost (or $PXR_LEDGER)"
+    )
     journey_.set_defaults(run=_journey)
 
     metrics = commands.add_parser("metrics", help="first-contact rate, speed, cost, follow-ups")
-    metrics.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    metrics.add_argument("--store", metavar="URL", help=_STORE_HELP)
     metrics.add_argument("--json", action="store_true", help="one JSON object")
     metrics.set_defaults(run=_metrics)
 
     report = commands.add_parser("report", help="write a self-contained HTML report")
-    report.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    report.add_argument("--store", metavar="URL", help=_STORE_HELP)
     report.add_argument("--policy", metavar="FILE", help="the policy, for the journey's stages")
     report.add_argument("-o", "--output", metavar="FILE", default="report.html")
     report.set_defaults(run=_report)
 
     erase = commands.add_parser("erase", help="erase a customer's personal data from a ledger")
     erase.add_argument("customer", metavar="CUSTOMER", help="the customer's id")
-    erase.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
+    erase.add_argument("--store", metavar="URL", help=_STORE_HELP)
     erase.set_defaults(run=_erase)
+
+    migrate = commands.add_parser(
+        "migrate", help="bring a ledger's schema up to this pxr's (PostgreSQL: before upgrading)"
+    )
+    migrate.add_argument("store", metavar="URL", nargs="?", help=_STORE_HELP)
+    migrate.set_defaults(run=_migrate)
     return parser
 
 

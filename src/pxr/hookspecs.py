@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pxr.channels import Channel, DeliveryResult, NotifierFactory
     from pxr.compensation import CompensationFactory
     from pxr.ledger import OutboxEntry
+    from pxr.ledger.urls import LedgerFactory
     from pxr.model import Breach, Compensation, Customer, Message, Severity
     from pxr.registry import ThresholdFactory
 
@@ -93,6 +94,19 @@ def register_compensation_kinds(register: Callable[[str, CompensationFactory], N
     ``factory(table, where, currency)`` builds a
     :class:`~pxr.compensation.CompensationPolicy` from a compensation table
     whose ``kind`` is ``kind``.
+    """
+
+
+@hookspec
+def register_ledgers(register: Callable[[str, LedgerFactory], None]) -> None:
+    """Provide ledger kinds: ``register(scheme, factory)`` for each.
+
+    ``factory(url, create=...)`` opens the :class:`~pxr.ledger.Ledger` a URL
+    ``scheme://…`` names, wherever a ledger is named (``--store``,
+    ``PXR_LEDGER``, :func:`pxr.open_ledger`). With ``create=False`` a ledger
+    that does not exist yet is a :class:`~pxr.errors.LedgerError`. Schemes
+    are case-insensitive; pxr registers ``sqlite``, ``postgresql`` and
+    ``postgres``.
     """
 
 

@@ -40,6 +40,7 @@ _REGISTER_HOOKS = {
     "register_catalogs": "catalog",
     "register_threshold_kinds": "threshold kind",
     "register_compensation_kinds": "compensation kind",
+    "register_ledgers": "ledger",
 }
 
 # Hooks pxr calls one plugin at a time, not as one pluggy call: each
@@ -288,6 +289,7 @@ class Plugins:
             "register_catalogs": registry.add_catalog,
             "register_threshold_kinds": registry.add_threshold_kind,
             "register_compensation_kinds": registry.add_compensation_kind,
+            "register_ledgers": registry.add_ledger,
         }
         for hook, add in adders.items():
             for impl in self._in_registration_order(hook):

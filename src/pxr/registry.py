@@ -1,5 +1,5 @@
 """What is available by name: channels, transports, catalogs, threshold and
-compensation kinds — each with the plugin it came from.
+compensation kinds, ledger kinds — each with the plugin it came from.
 
 A :class:`Registry` is filled through the ``register_*`` hooks (see
 :mod:`pxr.hookspecs`), so pxr's built-ins and third-party plugins arrive the
@@ -17,6 +17,7 @@ import attrs
 from pxr.channels import Channel, NotifierFactory
 from pxr.compensation import CompensationFactory
 from pxr.errors import PxrError, UnknownKindError
+from pxr.ledger.urls import LedgerFactory
 from pxr.thresholds import Threshold
 
 __all__ = ["DuplicateName", "Registry", "ThresholdFactory", "lookup"]
@@ -50,6 +51,7 @@ class Registry:
     notifiers: dict[str, NotifierFactory] = attrs.field(factory=dict)
     catalogs: list[tuple[str, Path]] = attrs.field(factory=list)
     origins: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    ledgers: dict[str, LedgerFactory] = attrs.field(factory=dict)
 
     def snapshot(self) -> Registry:
         """A copy to :meth:`restore` if a plugin's registration fails half-way."""
@@ -60,6 +62,7 @@ class Registry:
             dict(self.notifiers),
             list(self.catalogs),
             dict(self.origins),
+            dict(self.ledgers),
         )
 
     def restore(self, snapshot: Registry) -> None:
@@ -70,6 +73,7 @@ class Registry:
         self.notifiers = snapshot.notifiers
         self.catalogs = snapshot.catalogs
         self.origins = snapshot.origins
+        self.ledgers = snapshot.ledgers
 
     def _claim(self, what: str, name: str, origin: str) -> None:
         if (what, name) in self.origins:
@@ -99,6 +103,11 @@ class Registry:
         """Make ``transport = name`` usable in a transports file."""
         self._claim("transport", name, origin)
         self.notifiers[name] = factory
+
+    def add_ledger(self, scheme: str, factory: LedgerFactory, origin: str = "pxr") -> None:
+        """Make ``scheme://…`` usable as a ledger URL."""
+        self._claim("ledger", scheme.lower(), origin)
+        self.ledgers[scheme.lower()] = factory
 
     def add_catalog(self, domain: str, locale_dir: Path, origin: str = "pxr") -> None:
         """Add a gettext catalog domain; later ones override earlier ones."""

@@ -20,7 +20,9 @@ It plays four roles, each a narrow protocol, for four audiences:
 :class:`Ledger` is all four. Three implementations ship:
 :class:`~pxr.ledger.memory.MemoryLedger` (tests, simulations),
 :class:`~pxr.ledger.sqlite.SQLiteLedger` (the default; one file, WAL) and
-their SQL is kept in :mod:`pxr.ledger._sql` with a small dialect seam. Every
+:class:`~pxr.ledger.postgres.PostgresLedger` (many hosts; ``pxr[postgres]``);
+the SQL ones share their SQL, kept in :mod:`pxr.ledger._sql` with a small
+dialect seam. :func:`open_ledger` opens one from a URL or a path. Every
 implementation is safe to share between the threads of a process; the SQL
 ones between processes too. :class:`pxr.testing.LedgerContract` is the suite
 any ledger must pass.
@@ -39,6 +41,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from pxr.errors import LedgerError
+from pxr.ledger.urls import LedgerFactory, migrate_ledger, open_ledger
 from pxr.model import Breach, Compensation, Content, Message, Reason, Severity
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "DeliveryAttempt",
     "Erasure",
     "Ledger",
+    "LedgerFactory",
     "LedgerReader",
     "OutboxEntry",
     "OutboxStatus",
@@ -58,7 +62,9 @@ __all__ = [
     "RecoveryStore",
     "Snapshot",
     "SuppressionRecord",
+    "migrate_ledger",
     "new_pseudonym",
+    "open_ledger",
 ]
 
 

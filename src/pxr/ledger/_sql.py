@@ -63,7 +63,8 @@ class Dialect:
     #: How a top-level transaction starts. SQLite's IMMEDIATE takes the write
     #: lock at once, so what a transaction reads stays true until it commits.
     begin = "BEGIN IMMEDIATE"
-    #: Appended to the dispatcher's claim query.
+    #: Appended to the sub-select that picks the row a dispatcher claims
+    #: (PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
     skip_locked = ""
     integrity_errors: tuple[type[Exception], ...] = ()
 
@@ -130,9 +131,13 @@ class SQLLedger(LedgerBase):
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for connection in connections:
-            connection.close()
+            self._release(connection)
         self._shared = None
         self._local = threading.local()
+
+    def _release(self, connection: Connection) -> None:
+        """Done with ``connection``: close it (a pooled ledger gives it back)."""
+        connection.close()
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         statement = self._statements.get(sql)
@@ -403,9 +408,14 @@ class SQLLedger(LedgerBase):
 
     def claim(self, entry_id: int, now: dt.datetime, until: dt.datetime) -> bool:
         """Take an entry for sending, unless another sender holds a live lease."""
+        # The sub-select takes the dialect's skip_locked: a sender passes over an
+        # entry another is claiming instead of queuing behind it. Where rows are
+        # locked it is required: at READ COMMITTED an unlocked sub-select is not
+        # checked again after waiting, and both senders would claim the entry.
         cursor = self._execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = ?"
-            " WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND claimed_until < ?))",
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = ?"  # noqa: S608 - the dialect's constant clause
+            " WHERE id IN (SELECT id FROM outbox WHERE id = ? AND (status = 'pending'"
+            f" OR (status = 'sending' AND claimed_until < ?)){self.dialect.skip_locked})",
             (ts(until), entry_id, ts(now)),
         )
         return bool(cursor.rowcount == 1)
