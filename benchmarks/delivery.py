@@ -59,7 +59,7 @@ def apprise_rate(count: int) -> float | None:
     except ImportError:
         return None
 
-    @notify(on="pxrnoop")  # type: ignore[untyped-decorator,no-untyped-call]
+    @notify(on="pxrnoop")  # type: ignore[untyped-decorator,no-untyped-call,unused-ignore]
     def noop(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
         return True
 

@@ -341,7 +341,12 @@ class Recovery:
         check_aware(at, "resolved.at")
         actions: list[Action] = []
         with self.ledger.transaction():
-            closed = self.ledger.resolve(subject, threshold, at)
+            # Producers' clocks drift: a resolution stamped a little before the
+            # signal that opened the breach still resolves it.
+            cutoff = at + self.policy.clock_skew
+            closed = self.ledger.resolve(subject, threshold, at, opened_by=cutoff)
+            if closed == []:
+                actions.extend(self._too_early(subject, threshold, at, cutoff))
             for breach in closed or ():
                 self._hook("breach_resolved", breach=breach)
                 actions.append(
@@ -394,6 +399,32 @@ class Recovery:
                     messages=snapshot.messages,
                 )
                 actions.extend(self._actions(self.ledger.apply(decision), customer, at))
+        return actions
+
+    def _too_early(
+        self, subject: str, threshold: str | None, at: dt.datetime, cutoff: dt.datetime
+    ) -> list[Action]:
+        """A resolution that closed nothing because the breach it meant was opened
+        later than producers' clocks may disagree: reported, never dropped silently."""
+        names = [threshold] if threshold else [r.threshold.name for r in self.policy.rules]
+        found = self.ledger.load("", [(name, subject) for name in names]).breaches.values()
+        later = [b for b in found if b.resolved_at is None and b.opened_at > cutoff]
+        actions: list[Action] = []
+        for breach in later:
+            gap = breach.opened_at - at
+            record = SuppressionRecord(
+                customer=breach.customer,
+                subject=subject,
+                threshold=breach.threshold,
+                severity=breach.severity,
+                what="resolution",
+                reason=f"{Reason.OUT_OF_ORDER}: stamped {gap} before the breach it would"
+                f" close, more than the {self.policy.clock_skew} clocks may disagree",
+                at=at,
+                kind=Reason.OUT_OF_ORDER,
+            )
+            applied = self.ledger.apply(Decision(customer=breach.customer, items=(record,)))
+            actions.extend(self._actions(applied, Customer(id=breach.customer), at))
         return actions
 
     def complaint(self, customer: str, subject: str, at: dt.datetime) -> Sequence[Action]:

@@ -96,6 +96,7 @@ class Reason(enum.StrEnum):
     UNREACHABLE = "unreachable"
     UNKNOWN_CUSTOMER = "unknown customer"
     VETOED = "vetoed"
+    OUT_OF_ORDER = "out of order"
 
 
 def check_aware(value: object, where: str) -> dt.datetime:

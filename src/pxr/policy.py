@@ -64,13 +64,25 @@ class QuietHours:
         return local >= self.start or local < self.end
 
     def defer(self, at: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-        """``at`` if outside quiet hours, else the next ``end`` in the customer's zone."""
+        """``at`` if outside quiet hours, else the next ``end`` in the customer's zone.
+
+        Right across daylight-saving changes: in the hour that repeats when
+        clocks go back, the wake-up is never before ``at``; when ``end`` falls
+        in the hour skipped when clocks go forward, it is ``end`` read with the
+        offset before the change (02:30 becomes 03:30 summer time).
+        """
         local = at.astimezone(zone)
         if not self.contains(local.time()):
             return at
+        instant = at.astimezone(dt.UTC)  # compared in UTC: wall times repeat
         day = local.date() if local.time() < self.end else local.date() + dt.timedelta(days=1)
-        wake = dt.datetime.combine(day, self.end, tzinfo=zone)
-        return wake.astimezone(at.tzinfo)
+        for when in (day, day + dt.timedelta(days=1)):
+            for fold in (0, 1):
+                wake = dt.datetime.combine(when, self.end, tzinfo=zone).replace(fold=fold)
+                real = wake.astimezone(dt.UTC)
+                if real > instant and not self.contains(real.astimezone(zone).time()):
+                    return real.astimezone(at.tzinfo)
+        return at  # pragma: no cover - a day always has a moment outside quiet hours
 
 
 @attrs.frozen
@@ -127,6 +139,9 @@ class Policy:
     channels: tuple[str, ...] = ("sms", "email", "messenger")
     survey_quiet_days: int = 14
     quiet_hours: QuietHours | None = None
+    #: How far producers' clocks may disagree: a resolution stamped up to this
+    #: long before the signal that opened a breach still resolves it.
+    clock_skew: dt.timedelta = dt.timedelta(minutes=1)
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
     stages: tuple[Stage, ...] = ()
@@ -260,6 +275,7 @@ _RECOVERY_KEYS = {
     "delivery",
     "sms",
     "rates",
+    "clock_skew",
 }
 #: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
@@ -299,6 +315,9 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
         out["survey_quiet_days"] = _whole(
             table["survey_quiet_days"], "recovery.survey_quiet_days", 0, MAX_DURATION.days
         )
+    if "clock_skew" in table:
+        text = _expect(table["clock_skew"], str, "recovery.clock_skew", 'a duration such as "5m"')
+        out["clock_skew"] = parse_duration(text, "recovery.clock_skew")
     if "quiet_hours" in table:
         quiet = _expect(table["quiet_hours"], dict, "recovery.quiet_hours", "{ start, end }")
         _unknown(quiet, {"start", "end"}, "recovery.quiet_hours")

@@ -267,8 +267,16 @@ class RecoveryStore(Protocol):
         """Write ``decision`` atomically, or nothing if it conflicts (see :class:`Applied`)."""
         ...
 
-    def resolve(self, subject: str, threshold: str | None, at: dt.datetime) -> list[Breach] | None:
-        """Close the subject's open breaches opened at or before ``at``; return them.
+    def resolve(
+        self,
+        subject: str,
+        threshold: str | None,
+        at: dt.datetime,
+        *,
+        opened_by: dt.datetime | None = None,
+    ) -> list[Breach] | None:
+        """Close the subject's open breaches opened at or before ``opened_by``
+        (``at`` if not given: later when producers' clocks may disagree); return them.
 
         The resolution is recorded once: ``None`` if it was recorded before.
         """

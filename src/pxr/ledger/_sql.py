@@ -297,7 +297,14 @@ class SQLLedger(LedgerBase):
 
     # ------------------------------------------------------------ recovery store
 
-    def resolve(self, subject: str, threshold: str | None, at: dt.datetime) -> list[Breach] | None:
+    def resolve(
+        self,
+        subject: str,
+        threshold: str | None,
+        at: dt.datetime,
+        *,
+        opened_by: dt.datetime | None = None,
+    ) -> list[Breach] | None:
         """Close the subject's open breaches, once per resolution."""
         with self.transaction():
             if not self.record_event("resolved", threshold or "", subject, at):
@@ -306,7 +313,7 @@ class SQLLedger(LedgerBase):
                 "UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE subject = ?"
                 " AND opened_at <= ? AND resolved_at IS NULL"
             )
-            params: list[Any] = [ts(at), ts(at), subject, ts(at)]
+            params: list[Any] = [ts(at), ts(at), subject, ts(opened_by or at)]
             if threshold is not None:
                 sql += " AND threshold = ?"
                 params.append(threshold)

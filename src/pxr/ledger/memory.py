@@ -173,7 +173,14 @@ class MemoryLedger(LedgerBase):
     # ------------------------------------------------------------ recovery store
 
     @_locked
-    def resolve(self, subject: str, threshold: str | None, at: dt.datetime) -> list[Breach] | None:
+    def resolve(
+        self,
+        subject: str,
+        threshold: str | None,
+        at: dt.datetime,
+        *,
+        opened_by: dt.datetime | None = None,
+    ) -> list[Breach] | None:
         """Close the subject's open breaches, once per resolution."""
         with self.transaction():
             if not self.record_event("resolved", threshold or "", subject, at):
@@ -183,7 +190,7 @@ class MemoryLedger(LedgerBase):
                 if (
                     breach.subject != subject
                     or breach.resolved_at is not None
-                    or breach.opened_at > at
+                    or breach.opened_at > (opened_by or at)
                 ):
                     continue
                 if threshold is not None and breach.threshold != threshold:
