@@ -4,9 +4,18 @@ import datetime as dt
 
 from pxr import Customer, Recovery, Signal, SQLiteLedger, load_policy
 
-recovery = Recovery(load_policy("examples/parcel/policy.toml"), SQLiteLedger("pxr-ledger.db"))
-recovery.add_customer(
-    Customer(id="c-anna", locale="pl-PL", timezone="Europe/Warsaw", phone="+48512345678")
+
+def customer_from_your_database(customer_id: str) -> Customer | None:
+    """pxr keeps no customers: it asks your application (``None``: unknown)."""
+    if customer_id != "c-anna":
+        return None
+    return Customer(id="c-anna", locale="pl-PL", timezone="Europe/Warsaw", phone="+48512345678")
+
+
+recovery = Recovery(
+    load_policy("examples/parcel/policy.toml"),
+    SQLiteLedger("pxr-ledger.db"),
+    customers=customer_from_your_database,
 )
 actions = recovery.observe(
     Signal(
