@@ -329,6 +329,11 @@ class Compensation:
             raise ValidationError("compensation.amount", "must not be negative")
 
 
+def _purpose(value: str) -> Purpose:
+    # Enum look-ups cost microseconds; most values are members already.
+    return value if type(value) is Purpose else Purpose(value)
+
+
 def _compensations(value: Iterable[Compensation]) -> tuple[Compensation, ...]:
     return tuple(value)
 
@@ -343,7 +348,7 @@ class Content:
     part by part.
     """
 
-    purpose: Purpose = attrs.field(converter=Purpose)
+    purpose: Purpose = attrs.field(converter=_purpose)
     subject: str
     topic: str = "generic"
     delay: dt.timedelta | None = None

@@ -90,6 +90,11 @@ class OutboxStatus(enum.StrEnum):
     ERASED = "erased"  #: its customer was erased before it went out
 
 
+def _status(value: str) -> OutboxStatus:
+    # Enum look-ups cost microseconds; most values are members already.
+    return value if type(value) is OutboxStatus else OutboxStatus(value)
+
+
 @attrs.frozen
 class CompensationRecord:
     """A compensation as the ledger keeps it: one per (threshold, subject, severity, kind)."""
@@ -125,7 +130,7 @@ class OutboxEntry:
     timezone: str
     send_at: dt.datetime
     content: Content | None = None
-    status: OutboxStatus = attrs.field(default=OutboxStatus.PENDING, converter=OutboxStatus)
+    status: OutboxStatus = attrs.field(default=OutboxStatus.PENDING, converter=_status)
     attempts: int = 0
     id: int | None = None
     fallbacks: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
