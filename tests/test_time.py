@@ -109,3 +109,21 @@ def test_a_resolution_too_far_before_the_breach_is_reported_not_dropped() -> Non
     (breach,) = ledger.breaches()
     assert breach.resolved_at is None, "nothing was closed on a guess"
     assert [s.kind for s in ledger.suppressions()] == ["out of order"]
+
+
+def test_a_customer_without_a_time_zone_gets_the_policy_zone() -> None:
+    """Not a silent UTC: the policy says, and the message shows which zone it used."""
+    text = PARCEL.replace(
+        'currency = "PLN"',
+        'currency = "PLN"\ntimezone = "Europe/Warsaw"\n'
+        'quiet_hours = { start = "21:00", end = "08:00" }',
+    )
+    nameless = Customer(id="c-anna", locale="pl-PL", phone="+48512345678")
+    assert nameless.timezone is None
+    recovery = Recovery(policy_from(text), MemoryLedger(), customers=[nameless])
+    # 21:30 UTC is 22:30 in Warsaw: quiet hours there, not in UTC.
+    actions = recovery.observe(late(dt.datetime(2026, 3, 2, 21, 30, tzinfo=dt.UTC)))
+    (message,) = [a for a in actions if a.action == "message"]
+    record = message.to_dict()
+    assert record["timezone"] == "Europe/Warsaw"
+    assert record["send_at"] == "2026-03-03T07:00:00+00:00"  # 08:00 in Warsaw

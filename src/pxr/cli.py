@@ -185,7 +185,8 @@ def _describe(action: Action) -> str:
             body = "\n".join(f"      {line}" if line else "" for line in m.text.splitlines())
             title = f"\n      {m.title}\n" if m.title else ""
             return (
-                f"{head}  {m.channel} → {mask_address(m.to)} [{m.locale}{sms}{when}]{title}\n{body}"
+                f"{head}  {m.channel} → {mask_address(m.to)}"
+                f" [{m.locale}, {action.timezone}{sms}{when}]{title}\n{body}"
             )
         case Suppressed():
             return f"{head}  {action.what}: {action.reason}"

@@ -313,7 +313,7 @@ def message_items(
             channel=found.channel.name,
             to=found.address,
             locale=customer.locale,
-            timezone=customer.timezone,
+            timezone=customer.timezone or policy.timezone,
             send_at=send_at,
             content=Content(
                 purpose=purpose,

@@ -22,6 +22,8 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+import attrs
+
 from pxr.channels import Notifier
 from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.decide import (
@@ -150,9 +152,16 @@ class Recovery:
 
     def customer(self, customer_id: str) -> Customer:
         """A known customer; raises :class:`~pxr.errors.ValidationError` if unknown."""
-        found = self.customers.get(customer_id)
+        found = self._known(customer_id)
         if found is None:
             raise ValidationError("customer", "unknown customer (not in the customer directory)")
+        return found
+
+    def _known(self, customer_id: str) -> Customer | None:
+        """The customer from the directory, in the policy's zone if they have none."""
+        found = self.customers.get(customer_id)
+        if found is not None and found.timezone is None:
+            return attrs.evolve(found, timezone=self.policy.timezone)
         return found
 
     # ------------------------------------------------------------ signals
@@ -290,6 +299,7 @@ class Recovery:
             send_at=entry.send_at,
             content=entry.content,
             renderer=partial(self.renderer.render, (entry,), customer),
+            timezone=entry.timezone,
             deferred=entry.send_at >= entry.created_at + MESSAGE_WINDOW,
         )
 
@@ -358,7 +368,7 @@ class Recovery:
                         at=at,
                     )
                 )
-                customer = self.customers.get(breach.customer)
+                customer = self._known(breach.customer)
                 if customer is None:
                     items: tuple[DecisionItem, ...] = (
                         SuppressionRecord(

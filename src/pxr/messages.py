@@ -275,10 +275,10 @@ def _values(compensation: Compensation, customer: Customer, locale: str) -> dict
         "code": compensation.code or "",
         "item": compensation.item or "",
         # A voucher is valid to the end of a day: name the last whole day.
-        "until": format_last_day(compensation.expires_at, customer.timezone, locale)
+        "until": format_last_day(compensation.expires_at, customer.timezone or "UTC", locale)
         if compensation.expires_at
         else "",
-        "due": format_when(compensation.due_at, customer.timezone, locale)
+        "due": format_when(compensation.due_at, customer.timezone or "UTC", locale)
         if compensation.due_at
         else "",
     }

@@ -117,7 +117,9 @@ def normalize_locale(value: object, where: str = "locale") -> str:
         raise ValidationError(where, f"unknown locale {shown(value)}") from None
 
 
-def _check_timezone(_inst: object, _attr: object, value: object) -> None:
+def _check_timezone(_inst: Any, _attr: Any, value: Any) -> None:
+    if value is None:
+        return  # the policy's zone applies (``[recovery] timezone``)
     if not isinstance(value, str) or not value or len(value) > 100:
         raise ValidationError(
             "customer.timezone", f"expected an IANA zone name, got {shown(value)}"
@@ -198,7 +200,7 @@ class Customer:
 
     id: str = attrs.field(validator=_nonempty_str("customer.id"))
     locale: str = attrs.field(default="en", converter=_customer_locale)
-    timezone: str = attrs.field(default="UTC", validator=_check_timezone)
+    timezone: str | None = attrs.field(default=None, validator=_check_timezone)
     name: str | None = attrs.field(
         default=None, repr=redacted, validator=_optional_str("customer.name")
     )
@@ -220,7 +222,7 @@ class Customer:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         """The customer's time zone."""
-        return zoneinfo.ZoneInfo(self.timezone)
+        return zoneinfo.ZoneInfo(self.timezone or "UTC")
 
 
 SignalValue = int | float | Decimal | dt.timedelta
@@ -462,6 +464,9 @@ class MessageQueued(Action):
     send_at: dt.datetime
     content: Content
     renderer: Callable[[], Message] = attrs.field(eq=False, repr=False)
+    #: The customer's time zone the message is timed and worded in (the
+    #: policy's ``timezone`` when the customer has none).
+    timezone: str = "UTC"
     #: Held back by the daily message limit: it goes out at ``send_at``, a day on.
     deferred: bool = False
 
@@ -480,6 +485,7 @@ class MessageQueued(Action):
             "text": m.text,
             "send_at": m.send_at.isoformat(),
             "purpose": str(m.purpose),
+            "timezone": self.timezone,
             "deferred": self.deferred,
         }
         if m.encoding is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -136,6 +137,8 @@ class Policy:
     rules: tuple[Rule, ...]
     locale: str = "en"
     currency: str = "EUR"
+    #: The time zone of customers who have none: quiet hours and dates use it.
+    timezone: str = "UTC"
     channels: tuple[str, ...] = ("sms", "email", "messenger")
     survey_quiet_days: int = 14
     quiet_hours: QuietHours | None = None
@@ -276,6 +279,7 @@ _RECOVERY_KEYS = {
     "sms",
     "rates",
     "clock_skew",
+    "timezone",
 }
 #: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
@@ -304,6 +308,15 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "locale" in table:
         out["locale"] = normalize_locale(table["locale"], "recovery.locale")
+    if "timezone" in table:
+        zone = _expect(
+            table["timezone"], str, "recovery.timezone", 'a zone such as "Europe/Warsaw"'
+        )
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValidationError("recovery.timezone", f"unknown time zone {shown(zone)}") from None
+        out["timezone"] = zone
     out["currency"] = check_currency(table.get("currency", "EUR"), "recovery.currency")
     out["rates"] = Rates.parse(table.get("rates", {}), out["currency"])
     if "channels" in table:

@@ -51,10 +51,13 @@ class Renderer:
         return cls(channels, policy.locale, host, policy.sms_transliterate)
 
     def _reader(self, entry: OutboxEntry, customer: Customer | None) -> Customer:
-        """Who reads it: the host's customer as now, or what the entry remembers."""
-        if customer is not None:
-            return customer
-        return Customer(id=entry.customer, locale=entry.locale, timezone=entry.timezone)
+        """Who reads it: the host's customer as now, or what the entry remembers
+        (and the zone the entry was timed in, for a customer who has none)."""
+        if customer is None:
+            return Customer(id=entry.customer, locale=entry.locale, timezone=entry.timezone)
+        if customer.timezone is None:
+            return attrs.evolve(customer, timezone=entry.timezone)
+        return customer
 
     def _parts(self, entry: OutboxEntry, reader: Customer) -> Parts:
         content = entry.content
