@@ -161,10 +161,12 @@ class Recovery:
         """Check one signal against the thresholds for its metric.
 
         Returns the actions taken (breach, escalation, compensation, message,
-        suppressed), or nothing when all is well or already recorded.
+        suppressed), or nothing when all is well, already recorded, or from
+        before the customer was erased.
         """
         hits = self._hits(signal)
-        if hits is None:
+        if hits is None or self.ledger.is_erased(signal.customer, signal.at):
+            # An erased customer's old signal (a replay) must not bring the id back.
             return _NOTHING
         customer = self.customer(signal.customer)
         with self.ledger.transaction():
@@ -317,7 +319,9 @@ class Recovery:
                     if on_error is None:
                         # The batch is all or nothing: no savepoint per signal.
                         hits = self._hits(signal)
-                        if hits is not None:
+                        if hits is not None and not self.ledger.is_erased(
+                            signal.customer, signal.at
+                        ):
                             customer = self.customer(signal.customer)
                             actions.extend(self._decide_and_apply(hits, signal, customer))
                         continue
@@ -399,7 +403,9 @@ class Recovery:
         """Record that the customer reached us first about ``subject`` — or not."""
         check_aware(at, "complaint.at")
         with self.ledger.transaction():
-            if not self.ledger.record_event("complaint", customer, subject, at):
+            if self.ledger.is_erased(customer, at) or not self.ledger.record_event(
+                "complaint", customer, subject, at
+            ):
                 return _NOTHING
             first = self.ledger.first_message_at(customer, subject)
         return [
@@ -414,15 +420,21 @@ class Recovery:
         ]
 
     def contacted(self, customer: str, subject: str, at: dt.datetime) -> bool:
-        """Record that a person contacted the customer; ``False`` if already recorded."""
+        """Record that a person contacted the customer; ``False`` if already
+        recorded, or from before the customer was erased."""
         check_aware(at, "contacted.at")
         with self.ledger.transaction():
+            if self.ledger.is_erased(customer, at):
+                return False
             return self.ledger.record_event("contacted", customer, subject, at)
 
     def outcome(self, customer: str, outcome: str, at: dt.datetime) -> bool:
-        """Record how things ended (``repurchase``, ``churn``…); ``False`` if already recorded."""
+        """Record how things ended (``repurchase``, ``churn``…); ``False`` if
+        already recorded, or from before the customer was erased."""
         check_aware(at, "outcome.at")
         with self.ledger.transaction():
+            if self.ledger.is_erased(customer, at):
+                return False
             return self.ledger.record_event("outcome", customer, outcome, at)
 
     def handle(self, event: Event) -> Sequence[Action]:

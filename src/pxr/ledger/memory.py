@@ -9,6 +9,7 @@ the ledger safe to share between threads (writers take turns, as in SQLite).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -22,9 +23,11 @@ from pxr.ledger import (
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
+    Erased,
     OutboxEntry,
     OutboxStatus,
     SuppressionRecord,
+    is_pseudonym,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -55,9 +58,11 @@ def _locked(
 class MemoryLedger(LedgerBase):
     """A ledger that lives as long as the process. Not shared between processes."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, erasure_key: bytes | str | None = None) -> None:
+        super().__init__(erasure_key=erasure_key)
         self._lock = threading.RLock()
+        self._tombstones: dict[str, dt.datetime] = {}
+        self._own_key: bytes | None = None
         self._breaches: dict[tuple[str, str], Breach] = {}
         self._compensations: dict[tuple[str, str, Severity, str], CompensationRecord] = {}
         self._codes: set[str] = set()
@@ -370,12 +375,22 @@ class MemoryLedger(LedgerBase):
     # ------------------------------------------------------------ erasure
 
     @_locked
-    def erase_customer(self, customer: str) -> str:
-        """Empty the customer's addresses and texts; replace their id everywhere."""
+    def erase_customer(self, customer: str, *, at: dt.datetime | None = None) -> Erased:
+        """Empty the customer's personal data, replace their id everywhere,
+        leave a tombstone."""
         alias = new_pseudonym()
+        digest = self._tombstone(customer, create=True)
+        assert digest is not None  # noqa: S101 - create=True always gives one
+        erased_ids = set()
         for key, entry in list(self._outbox.items()):
             if entry.customer == customer:
                 status = entry.status if entry.status in _FINISHED else OutboxStatus.ERASED
+                content = entry.content
+                if content is not None:
+                    kept = tuple(
+                        attrs.evolve(c, code=None, note=None) for c in content.compensations
+                    )
+                    content = attrs.evolve(content, compensations=kept)
                 self._outbox[key] = attrs.evolve(
                     entry,
                     customer=alias,
@@ -383,36 +398,103 @@ class MemoryLedger(LedgerBase):
                     fallbacks=(),
                     status=status,
                     rendered=None,
+                    content=content,
+                    last_error=None,
                 )
+                erased_ids.add(entry.id)
+        attempts = sum(1 for a in self._attempts if a.entry_id in erased_ids)
         self._attempts = [
-            attrs.evolve(a, text=None, title=None)
-            if self._outbox[self._by_id[a.entry_id]].customer == alias
-            else a
+            attrs.evolve(a, text=None, title=None, detail=None) if a.entry_id in erased_ids else a
             for a in self._attempts
         ]
         self._sent_to[alias] = self._sent_to.pop(customer, [])
+        breaches = 0
         for breach_key, breach in list(self._breaches.items()):
             if breach.customer == customer:
                 self._breaches[breach_key] = attrs.evolve(breach, customer=alias)
+                breaches += 1
+        compensations = 0
         for comp_key, record in list(self._compensations.items()):
             if record.customer == customer:
-                self._compensations[comp_key] = attrs.evolve(record, customer=alias)
+                if record.compensation.code is not None:
+                    self._codes.discard(record.compensation.code)
+                self._compensations[comp_key] = attrs.evolve(
+                    record,
+                    customer=alias,
+                    compensation=attrs.evolve(record.compensation, code=None, note=None),
+                )
+                compensations += 1
         for index in self._by_breach.values():
             index[:] = [
                 self._compensations[(r.threshold, r.subject, r.severity, r.compensation.kind)]
                 for r in index
             ]
         self._by_customer[alias] = [
-            attrs.evolve(r, customer=alias) for r in self._by_customer.pop(customer, [])
+            self._compensations[(r.threshold, r.subject, r.severity, r.compensation.kind)]
+            for r in self._by_customer.pop(customer, [])
         ]
+        suppressions = sum(1 for s in self._suppressions if s.customer == customer)
         self._suppressions = [
             attrs.evolve(s, customer=alias) if s.customer == customer else s
             for s in self._suppressions
         ]
+        events = sum(1 for (_, c, _, _) in self._events if c == customer)
         self._events = {
             (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
         }
-        return alias
+        erased = Erased(
+            pseudonym=alias,
+            breaches=breaches,
+            compensations=compensations,
+            messages=len(erased_ids),
+            attempts=attempts,
+            suppressions=suppressions,
+            events=events,
+            before=digest in self._tombstones,
+            scrubbed=True,
+        )
+        if erased.found or erased.before:
+            when = at or dt.datetime.now(dt.UTC)
+            self._tombstones[digest] = max(when, self._tombstones.get(digest, when))
+        return erased if erased.found else attrs.evolve(erased, pseudonym=None)
+
+    @_locked
+    def is_erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether a tombstone for ``customer`` dates from ``at`` or later."""
+        digest = self._tombstone(customer)
+        erased_at = self._tombstones.get(digest) if digest is not None else None
+        return erased_at is not None and erased_at >= at
+
+    @_locked
+    def inactive_customers(self, before: dt.datetime) -> list[str]:
+        """Customers whose latest activity of any kind is older than ``before``."""
+        last: dict[str, dt.datetime] = {}
+
+        def seen(customer: str, at: dt.datetime) -> None:
+            if customer not in last or at > last[customer]:
+                last[customer] = at
+
+        for breach in self._breaches.values():
+            seen(breach.customer, breach.resolved_at or breach.updated_at)
+            seen(breach.customer, breach.updated_at)
+        for record in self._compensations.values():
+            seen(record.customer, record.created_at)
+        for entry in self._outbox.values():
+            seen(entry.customer, entry.send_at)
+        for attempt in self._attempts:
+            seen(self._outbox[self._by_id[attempt.entry_id]].customer, attempt.at)
+        for suppression in self._suppressions:
+            seen(suppression.customer, suppression.at)
+        for kind, customer, _, at in self._events:
+            if kind != "resolved":
+                seen(customer, at)
+        return sorted(c for c, at in last.items() if at < before and not is_pseudonym(c))
+
+    def _stored_erasure_key(self, create: bool) -> bytes | None:
+        """A key for this process's life (the ledger lives no longer)."""
+        if self._own_key is None and create:
+            self._own_key = secrets.token_bytes(32)
+        return self._own_key
 
     def close(self) -> None:
         """Nothing to release."""
