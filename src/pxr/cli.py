@@ -426,11 +426,11 @@ def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ledger = _open_existing(args.store, err)
     if ledger is None:
         return EXIT_UNUSABLE
+    cutoff = dt.datetime.now(dt.UTC) - (older_than or dt.timedelta())
     try:
         if args.customer:
             results = [ledger.erase_customer(args.customer)]
         else:
-            cutoff = dt.datetime.now(dt.UTC) - older_than
             results = [ledger.erase_customer(c) for c in ledger.inactive_customers(cutoff)]
     finally:
         ledger.close()
@@ -442,14 +442,20 @@ def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         elif erased.found:
             counts = ", ".join(f"{n} {kind}" for kind, n in erased.counts().items() if n)
             out.write(f"erased {counts}; the customer is now {erased.pseudonym} in {args.store}\n")
-            if not erased.scrubbed:
-                out.write("  another connection kept the WAL busy: run `pxr erase` again later\n")
-    if args.customer and not results[0].found:
-        already = "erased before; nothing left to erase" if results[0].before else "no record"
-        err.write(f"pxr: {args.store}: {already} of that customer\n")
+        elif erased.before:
+            out.write(f"erased before; nothing named the customer in {args.store} any more\n")
+        if not erased.scrubbed and not args.json:
+            out.write(
+                "  the freed bytes are not all overwritten yet (a reader kept the WAL busy):"
+                " run `pxr erase` again once it is done\n"
+            )
+    if args.customer and not results[0].found and not results[0].before:
+        err.write(f"pxr: {args.store}: no record of that customer; nothing erased\n")
         return EXIT_REJECTED
     if not args.customer and not args.json:
-        out.write(f"erased {len(results)} customers inactive for {older_than}\n")
+        out.write(
+            f"erased {len(results)} customers with no activity since {cutoff:%Y-%m-%d %H:%M} UTC\n"
+        )
     return EXIT_OK
 
 
