@@ -413,7 +413,11 @@ class SQLLedger(LedgerBase):
         )
         return bool(cursor.rowcount == 1)
 
-    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+    def _log_attempt(self, attempt: DeliveryAttempt, *, erased: bool = False) -> None:
+        if erased:
+            # The customer was erased while this send was under way: keep that
+            # it happened, not what was said or to whom.
+            attempt = attrs.evolve(attempt, title=None, text=None, detail=None)
         self._execute(
             "INSERT INTO deliveries (entry_id, attempt, channel, status, at, detail, provider_id,"
             " title, body, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -433,20 +437,21 @@ class SQLLedger(LedgerBase):
 
     def settle(self, entry_id: int, attempt: DeliveryAttempt, status: OutboxStatus) -> None:
         """Finish as sent, dead or cancelled."""
-        self._execute(
-            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+        cursor = self._execute(
+            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?"
+            " AND status <> 'erased'",
             (str(status), None if status == OutboxStatus.SENT else attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
         """Back to pending until ``send_at``."""
-        self._execute(
+        cursor = self._execute(
             "UPDATE outbox SET status = 'pending', send_at = ?, claimed_until = NULL,"
-            " last_error = ? WHERE id = ?",
+            " last_error = ? WHERE id = ? AND status <> 'erased'",
             (ts(send_at), attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     def reroute(
         self,
@@ -459,12 +464,13 @@ class SQLLedger(LedgerBase):
         send_at: dt.datetime,
     ) -> None:
         """On to the next channel."""
-        self._execute(
+        cursor = self._execute(
             "UPDATE outbox SET status = 'pending', attempts = 0, claimed_until = NULL,"
-            " channel = ?, address = ?, send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?",
+            " channel = ?, address = ?, send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?"
+            " AND status <> 'erased'",
             (channel, to, ts(send_at), fallbacks_json(fallbacks), attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     # ------------------------------------------------------------ reader
 

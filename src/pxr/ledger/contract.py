@@ -480,6 +480,27 @@ class LedgerContract:
         assert [c.code for c in entry.content.compensations] == [None]
         assert entry.status == OutboxStatus.SENT, "a message sent stays sent"
 
+    def test_a_send_under_way_when_the_customer_is_erased_leaves_no_trace(
+        self, ledger: Ledger
+    ) -> None:
+        ledger.apply(_opened(_entry(customer="c-anna"), customer="c-anna"))
+        (entry,) = ledger.due(_at(3), 10)
+        assert entry.id is not None
+        assert ledger.claim(entry.id, _at(3), _at(4))
+        ledger.erase_customer("c-anna")
+        failed = DeliveryAttempt(entry.id, 1, "sms", "transient", _at(3), detail="+48512345678")
+        ledger.reroute(
+            entry.id, failed, channel="email", to="anna@example.pl", fallbacks=(), send_at=_at(3)
+        )
+        sent = DeliveryAttempt(entry.id, 2, "email", "sent", _at(3), text="Dzień dobry, Anno")
+        ledger.settle(entry.id, sent, OutboxStatus.SENT)
+        (after,) = ledger.outbox()
+        assert (after.status, after.to, after.channel) == (OutboxStatus.ERASED, "", "sms")
+        assert [(a.status, a.text, a.detail) for a in ledger.attempts()] == [
+            ("transient", None, None),
+            ("sent", None, None),
+        ]
+
     def test_erasure_leaves_other_customers_alone(self, ledger: Ledger) -> None:
         self._anna_with_everything(ledger)
         ledger.erase_customer("c-anna")

@@ -247,11 +247,15 @@ class MemoryLedger(LedgerBase):
 
     # ------------------------------------------------------------ outbox
 
-    def _update(self, entry_id: int, change: Callable[[OutboxEntry], OutboxEntry]) -> None:
+    def _update(self, entry_id: int, change: Callable[[OutboxEntry], OutboxEntry]) -> bool:
+        """Change an entry; ``False`` (and no change) if its customer was erased."""
         key = self._by_id[entry_id]
         old = self._outbox[key]
+        if old.status == OutboxStatus.ERASED:
+            return False
         self._outbox[key] = change(old)
         self._log(lambda: self._outbox.__setitem__(key, old))
+        return True
 
     @_locked
     def due(
@@ -294,19 +298,19 @@ class MemoryLedger(LedgerBase):
     def settle(self, entry_id: int, attempt: DeliveryAttempt, status: OutboxStatus) -> None:
         """Finish as sent, dead or cancelled."""
         error = None if status == OutboxStatus.SENT else attempt.detail
-        self._update(entry_id, lambda e: attrs.evolve(e, status=status, last_error=error))
-        self._log_attempt(attempt)
+        changed = self._update(entry_id, lambda e: attrs.evolve(e, status=status, last_error=error))
+        self._log_attempt(attempt, erased=not changed)
 
     @_locked
     def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
         """Back to pending until ``send_at``."""
-        self._update(
+        changed = self._update(
             entry_id,
             lambda e: attrs.evolve(
                 e, status=OutboxStatus.PENDING, send_at=send_at, last_error=attempt.detail
             ),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=not changed)
 
     @_locked
     def reroute(
@@ -320,7 +324,7 @@ class MemoryLedger(LedgerBase):
         send_at: dt.datetime,
     ) -> None:
         """On to the next channel."""
-        self._update(
+        changed = self._update(
             entry_id,
             lambda e: attrs.evolve(
                 e,
@@ -334,9 +338,12 @@ class MemoryLedger(LedgerBase):
                 rendered=None,
             ),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=not changed)
 
-    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+    def _log_attempt(self, attempt: DeliveryAttempt, *, erased: bool = False) -> None:
+        if erased:
+            # Erased while this send was under way: keep that it happened only.
+            attempt = attrs.evolve(attempt, title=None, text=None, detail=None)
         self._attempts.append(attempt)
         self._log(partial(self._attempts.pop, -1))
 
