@@ -14,18 +14,30 @@ import hmac
 import io
 import json
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pxr import Recovery, SQLiteLedger
+from pxr import MemoryLedger, Recovery, SQLiteLedger
 from pxr.cli import main
 from pxr.errors import EventError, ValidationError
 from pxr.events import read_events
-from pxr.ledger import ERASURE_KEY_ENV, is_pseudonym, tombstone
+from pxr.ledger import (
+    ERASURE_KEY_ENV,
+    BreachChange,
+    Decision,
+    Ledger,
+    OutboxEntry,
+    SuppressionRecord,
+    is_pseudonym,
+    tombstone,
+)
 from pxr.metrics import compute_metrics
-from pxr.model import Message, Signal
+from pxr.model import Breach, Content, Message, Purpose, Severity, Signal
 from pxr.policy import load_policy
 from pxr.testing import RecordingNotifier
 
@@ -421,3 +433,77 @@ def test_every_threads_connection_overwrites_what_it_frees(tmp_path: Path) -> No
         assert ledger._one("PRAGMA secure_delete")[0] == 1
     finally:
         ledger.close()
+
+
+# ---------------------------------------------------------------- a property
+
+_PEOPLE = ("c-anna", "c-ivan", "c-ola")
+_HAPPENINGS = st.lists(
+    st.tuples(
+        st.sampled_from(_PEOPLE),
+        st.integers(0, 3),
+        st.sampled_from(["breach", "complaint", "outcome", "suppressed"]),
+    ),
+    max_size=12,
+)
+
+
+def _fill(ledger: Ledger, happenings: list[tuple[str, int, str]]) -> None:
+    start = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    for n, (customer, subject, kind) in enumerate(happenings):
+        at = start + dt.timedelta(hours=n)
+        subject_id = f"{customer}/{subject}"
+        if kind == "breach":
+            breach = Breach("t", subject_id, customer, Severity.MINOR, opened_at=at, updated_at=at)
+            entry = OutboxEntry(
+                key=f"k{n}",
+                customer=customer,
+                subject=subject_id,
+                threshold="t",
+                severity=Severity.MINOR,
+                created_at=at,
+                channel="sms",
+                to="+48512345678",
+                locale="pl",
+                timezone="UTC",
+                send_at=at,
+                content=Content(purpose=Purpose.NOTICE, subject=subject_id),
+            )
+            ledger.apply(Decision(customer, (BreachChange(breach), entry)))
+        elif kind == "suppressed":
+            ledger.record_suppression(
+                SuppressionRecord(customer, subject_id, "t", None, "message", "budget", at)
+            )
+        else:
+            ledger.record_event(kind, customer, subject_id, at)
+
+
+def _rows(ledger: Ledger) -> list[tuple[str, str]]:
+    """(table, customer) of every row a reader sees."""
+    rows = [("breaches", b.customer) for b in ledger.breaches()]
+    rows += [("messages", e.customer) for e in ledger.outbox()]
+    rows += [("suppressions", s.customer) for s in ledger.suppressions()]
+    rows += [("events", e[0]) for k in ("complaint", "outcome") for e in ledger.events(k)]
+    return rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(happenings=_HAPPENINGS, who=st.sampled_from(_PEOPLE), kind=st.sampled_from(["m", "s"]))
+def test_an_erasure_counts_exactly_the_rows_it_changed_and_no_one_elses(
+    happenings: list[tuple[str, int, str]], who: str, kind: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        ledger: Ledger = MemoryLedger() if kind == "m" else SQLiteLedger(Path(folder) / "p.db")
+        try:
+            _fill(ledger, happenings)
+            before = _rows(ledger)
+            erased = ledger.erase_customer(who)
+            after = _rows(ledger)
+        finally:
+            ledger.close()
+    mine = [table for table, customer in before if customer == who]
+    assert erased.found == bool(mine)
+    for table in ("breaches", "messages", "suppressions", "events"):
+        assert erased.counts()[table] == mine.count(table)
+    assert [r for r in after if r[1] == who] == []
+    assert [r for r in after if r[1] != erased.pseudonym] == [r for r in before if r[1] != who]
