@@ -113,6 +113,10 @@ CREATE TABLE IF NOT EXISTS events (
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
 );
+-- An erasure finds a customer's rows by these, not by reading whole tables.
+CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer);
+CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
+CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
 CREATE TABLE IF NOT EXISTS tombstones (
     digest    TEXT PRIMARY KEY,
     erased_at TEXT NOT NULL
@@ -159,6 +163,9 @@ MIGRATIONS: dict[int, str] = {
     DROP TABLE events;
     ALTER TABLE events_v2 RENAME TO events;
     CREATE TABLE tombstones (digest TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+    CREATE INDEX breaches_customer ON breaches (customer);
+    CREATE INDEX suppressions_customer ON suppressions (customer);
+    CREATE INDEX events_customer ON events (customer);
     """,
 }
 
