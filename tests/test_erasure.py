@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +33,7 @@ from pxr.ledger import (
     Decision,
     Ledger,
     OutboxEntry,
+    Snapshot,
     SuppressionRecord,
     is_pseudonym,
     tombstone,
@@ -41,7 +43,8 @@ from pxr.model import Breach, Content, Message, Purpose, Severity, Signal
 from pxr.policy import load_policy
 from pxr.testing import RecordingNotifier
 
-from .conftest import EXAMPLES, policy_from
+from .conftest import ANNA, EXAMPLES, policy_from
+from .conftest import PARCEL as CONFTEST_PARCEL
 
 PARCEL = EXAMPLES / "parcel"
 #: After every event of the example, so everything due has gone out.
@@ -507,3 +510,31 @@ def test_an_erasure_counts_exactly_the_rows_it_changed_and_no_one_elses(
         assert erased.counts()[table] == mine.count(table)
     assert [r for r in after if r[1] == who] == []
     assert [r for r in after if r[1] != erased.pseudonym] == [r for r in before if r[1] != who]
+
+
+class _ErasedMeanwhile(MemoryLedger):
+    """Erases the customer just before the engine holds them, as another
+    process could between the engine's first look and its write."""
+
+    def load(self, customer: str, *args: Any, **kwargs: Any) -> Snapshot:
+        if not self.is_erased(customer, LATER - dt.timedelta(days=1)):
+            self.record_event("contacted", customer, "X", LATER - dt.timedelta(days=90))
+            self.erase_customer(customer, at=LATER)
+        return super().load(customer, *args, **kwargs)
+
+
+def test_an_erasure_between_the_first_look_and_the_write_still_counts() -> None:
+    ledger = _ErasedMeanwhile()
+    recovery = Recovery(policy_from(CONFTEST_PARCEL), ledger, customers=[ANNA])
+    old = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
+    signal = Signal("c-anna", "PL-9", "delivery_delay", 30, old, context={"order_total": "90"})
+    assert not recovery.observe(signal)
+    assert list(ledger.breaches()) == []
+
+
+def test_an_event_erased_meanwhile_is_refused_too() -> None:
+    ledger = _ErasedMeanwhile()
+    recovery = Recovery(policy_from(CONFTEST_PARCEL), ledger, customers=[ANNA])
+    old = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
+    assert not recovery.complaint("c-anna", "PL-9", old)
+    assert ledger.events("complaint") == []

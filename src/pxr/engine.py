@@ -192,13 +192,15 @@ class Recovery:
     ) -> list[Action]:
         """Load, decide, apply; again if a concurrent writer changed what was loaded."""
         keys = [(rule.threshold.name, signal.subject) for rule, _ in hits]
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             snapshot = self.ledger.load(
                 customer.id,
                 keys,
                 spent_since=signal.at - BUDGET_WINDOW if self._wants_spent else None,
                 messages_since=signal.at - MESSAGE_WINDOW if self._wants_messages else None,
             )
+            if attempt == 0 and self.ledger.is_erased(customer.id, signal.at):
+                return []  # erased since the first look: now the customer is held
             decision = decide(
                 hits, signal, customer, snapshot, policy=self.policy, channels=self._channels
             )
@@ -403,7 +405,7 @@ class Recovery:
         """Record that the customer reached us first about ``subject`` — or not."""
         check_aware(at, "complaint.at")
         with self.ledger.transaction():
-            if self.ledger.is_erased(customer, at) or not self.ledger.record_event(
+            if self._erased(customer, at) or not self.ledger.record_event(
                 "complaint", customer, subject, at
             ):
                 return _NOTHING
@@ -424,7 +426,7 @@ class Recovery:
         recorded, or from before the customer was erased."""
         check_aware(at, "contacted.at")
         with self.ledger.transaction():
-            if self.ledger.is_erased(customer, at):
+            if self._erased(customer, at):
                 return False
             return self.ledger.record_event("contacted", customer, subject, at)
 
@@ -433,9 +435,16 @@ class Recovery:
         already recorded, or from before the customer was erased."""
         check_aware(at, "outcome.at")
         with self.ledger.transaction():
-            if self.ledger.is_erased(customer, at):
+            if self._erased(customer, at):
                 return False
             return self.ledger.record_event("outcome", customer, outcome, at)
+
+    def _erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether an event at ``at`` is one the customer's erasure removed (a
+        replay), which must not bring the id back. In a transaction, after
+        holding the customer, so an erasure that commits meanwhile is seen."""
+        self.ledger.load(customer, ())
+        return self.ledger.is_erased(customer, at)
 
     def handle(self, event: Event) -> Sequence[Action]:
         """Apply one event from an events file (see :mod:`pxr.events`)."""
