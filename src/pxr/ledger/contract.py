@@ -501,6 +501,31 @@ class LedgerContract:
             ("sent", None, None),
         ]
 
+    def test_an_erasure_rolled_back_leaves_everything_as_it_was(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+
+        def everything() -> object:
+            return (
+                list(ledger.breaches()),
+                list(ledger.compensations()),
+                list(ledger.outbox()),
+                ledger.attempts(),
+                list(ledger.suppressions()),
+                list(ledger.events("complaint")),
+            )
+
+        def erase_then_fail() -> None:
+            with ledger.transaction():
+                ledger.erase_customer("c-anna")
+                raise RuntimeError("rolled back")
+
+        before = everything()
+        with pytest.raises(RuntimeError):
+            erase_then_fail()
+        assert everything() == before
+        assert not ledger.is_erased("c-anna", _at(1))
+        assert ledger.erase_customer("c-anna").found
+
     def test_erasure_leaves_other_customers_alone(self, ledger: Ledger) -> None:
         self._anna_with_everything(ledger)
         ledger.erase_customer("c-anna")

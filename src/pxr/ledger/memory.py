@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from functools import partial, wraps
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -388,6 +388,8 @@ class MemoryLedger(LedgerBase):
         alias = new_pseudonym()
         digest = self._tombstone(customer, create=True)
         assert digest is not None  # noqa: S101 - create=True always gives one
+        if self._undo:
+            self._log(self._restorer())
         erased_ids = set()
         for key, entry in list(self._outbox.items()):
             if entry.customer == customer:
@@ -410,7 +412,7 @@ class MemoryLedger(LedgerBase):
                 )
                 erased_ids.add(entry.id)
         attempts = sum(1 for a in self._attempts if a.entry_id in erased_ids)
-        self._attempts = [
+        self._attempts[:] = [
             attrs.evolve(a, text=None, title=None, detail=None) if a.entry_id in erased_ids else a
             for a in self._attempts
         ]
@@ -441,14 +443,14 @@ class MemoryLedger(LedgerBase):
             for r in self._by_customer.pop(customer, [])
         ]
         suppressions = sum(1 for s in self._suppressions if s.customer == customer)
-        self._suppressions = [
+        self._suppressions[:] = [
             attrs.evolve(s, customer=alias) if s.customer == customer else s
             for s in self._suppressions
         ]
-        events = sum(1 for (_, c, _, _) in self._events if c == customer)
-        self._events = {
-            (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
-        }
+        named = sum(1 for (_, c, _, _) in self._events if c == customer)
+        events = {(k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events}
+        self._events.clear()
+        self._events.update(events)
         erased = Erased(
             pseudonym=alias,
             breaches=breaches,
@@ -456,7 +458,7 @@ class MemoryLedger(LedgerBase):
             messages=len(erased_ids),
             attempts=attempts,
             suppressions=suppressions,
-            events=events,
+            events=named,
             before=digest in self._tombstones,
             scrubbed=True,
         )
@@ -464,6 +466,36 @@ class MemoryLedger(LedgerBase):
             when = at or dt.datetime.now(dt.UTC)
             self._tombstones[digest] = max(when, self._tombstones.get(digest, when))
         return erased if erased.found else attrs.evolve(erased, pseudonym=None)
+
+    def _restorer(self) -> Callable[[], None]:
+        """An undo step that puts every structure back as it is now, in place
+        (other undo steps hold references to them)."""
+        dicts: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
+            (d, dict(d))
+            for d in (
+                self._outbox,
+                self._sent_to,
+                self._breaches,
+                self._compensations,
+                self._by_customer,
+                self._events,
+                self._tombstones,
+            )
+        ]
+        every: list[list[Any]] = [self._attempts, self._suppressions, *self._by_breach.values()]
+        lists = [(x, list(x)) for x in every]
+        codes = set(self._codes)
+
+        def restore() -> None:
+            for current, saved in dicts:
+                current.clear()
+                current.update(saved)
+            for items, kept in lists:
+                items[:] = kept
+            self._codes.clear()
+            self._codes.update(codes)
+
+        return restore
 
     @_locked
     def is_erased(self, customer: str, at: dt.datetime) -> bool:
