@@ -538,3 +538,21 @@ def test_an_event_erased_meanwhile_is_refused_too() -> None:
     old = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
     assert not recovery.complaint("c-anna", "PL-9", old)
     assert ledger.events("complaint") == []
+
+
+def test_a_key_made_in_an_erasure_that_rolled_back_is_not_used_later(tmp_path: Path) -> None:
+    path = tmp_path / "rollback.db"
+    ledger = SQLiteLedger(path)
+    try:
+        ledger.record_event("complaint", "c-anna", "S", LATER)
+        with pytest.raises(RuntimeError), ledger.transaction():  # noqa: PT012
+            ledger.erase_customer("c-anna")
+            raise RuntimeError("rolled back")
+        ledger.erase_customer("c-anna")
+    finally:
+        ledger.close()
+    other = SQLiteLedger(path)
+    try:
+        assert other.is_erased("c-anna", LATER - dt.timedelta(days=1)), "the key in the file"
+    finally:
+        other.close()

@@ -86,7 +86,10 @@ class LedgerBase:
             key = self._stored_erasure_key(create)
             if key is None:
                 return None
-            self.__erasure_key = key
+            if not create:
+                # Only a key read back is known to be committed; one made in a
+                # transaction that may still roll back is looked up again.
+                self.__erasure_key = key
         return tombstone(key, customer)
 
     # ------------------------------------------------------------ transactions
