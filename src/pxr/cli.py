@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from pxr import __version__
+from pxr._durations import parse_duration
 from pxr._privacy import mask_address
 from pxr.dispatch import DispatchReport
 from pxr.engine import Recovery
@@ -599,14 +600,61 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # Never echo the id: it may be an e-mail address, and an audit trail of
+    # erasures must not become a list of the people erased.
+    older_than = args.older_than
+    if args.customer and (older_than or args.policy):
+        err.write("pxr: give a customer or --older-than/--policy, not both\n")
+        return EXIT_UNUSABLE
+    if not args.customer:
+        try:
+            if older_than is None and args.policy:
+                older_than = load_policy(args.policy).retention
+                if older_than is None:
+                    err.write(f"pxr: {args.policy}: [recovery] retention is not set\n")
+                    return EXIT_UNUSABLE
+            elif older_than is not None:
+                older_than = parse_duration(older_than, "--older-than")
+        except PxrError as error:
+            err.write(f"pxr: {error}\n")
+            return EXIT_UNUSABLE
+        if older_than is None:
+            err.write("pxr: give a customer id, --older-than DURATION or --policy FILE\n")
+            return EXIT_UNUSABLE
     ledger = _open_existing(args.store, err)
     if ledger is None:
         return EXIT_UNUSABLE
+    cutoff = dt.datetime.now(dt.UTC) - (older_than or dt.timedelta())
+    where = redact(ledger_name(args.store))
     try:
-        alias = ledger.erase_customer(args.customer)
+        if args.customer:
+            results = [ledger.erase_customer(args.customer)]
+        else:
+            results = [ledger.erase_customer(c) for c in ledger.inactive_customers(cutoff)]
     finally:
         ledger.close()
-    out.write(f"erased; the customer is now {alias} in {redact(ledger_name(args.store))}\n")
+    for erased in results:
+        if args.json:
+            record: dict[str, object] = {"erased": erased.found, "pseudonym": erased.pseudonym}
+            record.update(erased.counts(), before=erased.before, scrubbed=erased.scrubbed)
+            out.write(json.dumps(record) + "\n")
+        elif erased.found:
+            counts = ", ".join(f"{n} {kind}" for kind, n in erased.counts().items() if n)
+            out.write(f"erased {counts}; the customer is now {erased.pseudonym} in {where}\n")
+        elif erased.before:
+            out.write(f"erased before; nothing named the customer in {where} any more\n")
+        if not erased.scrubbed and not args.json:
+            out.write(
+                "  the freed bytes are not all overwritten yet (a reader kept the WAL busy):"
+                " run `pxr erase` again once it is done\n"
+            )
+    if args.customer and not results[0].found and not results[0].before:
+        err.write(f"pxr: {where}: no record of that customer; nothing erased\n")
+        return EXIT_REJECTED
+    if not args.customer and not args.json:
+        out.write(
+            f"erased {len(results)} customers with no activity since {cutoff:%Y-%m-%d %H:%M} UTC\n"
+        )
     return EXIT_OK
 
 
@@ -758,9 +806,20 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", metavar="FILE", default="report.html")
     report.set_defaults(run=_report)
 
-    erase = commands.add_parser("erase", help="erase a customer's personal data from a ledger")
-    erase.add_argument("customer", metavar="CUSTOMER", help="the customer's id")
+    erase = commands.add_parser(
+        "erase", help="erase a customer's personal data, or everyone's past retention"
+    )
+    erase.add_argument("customer", metavar="CUSTOMER", nargs="?", help="the customer's id")
     erase.add_argument("--store", metavar="URL", help=_STORE_HELP)
+    erase.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help='erase every customer with no activity for this long ("365d")',
+    )
+    erase.add_argument(
+        "--policy", metavar="FILE", help="erase past the policy's [recovery] retention"
+    )
+    erase.add_argument("--json", action="store_true", help="one JSON object per erasure")
     erase.set_defaults(run=_erase)
 
     migrate = commands.add_parser(

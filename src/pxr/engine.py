@@ -170,10 +170,12 @@ class Recovery:
         """Check one signal against the thresholds for its metric.
 
         Returns the actions taken (breach, escalation, compensation, message,
-        suppressed), or nothing when all is well or already recorded.
+        suppressed), or nothing when all is well, already recorded, or from
+        before the customer was erased.
         """
         hits = self._hits(signal)
-        if hits is None:
+        if hits is None or self.ledger.is_erased(signal.customer, signal.at):
+            # An erased customer's old signal (a replay) must not bring the id back.
             return _NOTHING
         customer = self.customer(signal.customer)
         with self.ledger.transaction():
@@ -199,13 +201,15 @@ class Recovery:
     ) -> list[Action]:
         """Load, decide, apply; again if a concurrent writer changed what was loaded."""
         keys = [(rule.threshold.name, signal.subject) for rule, _ in hits]
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             snapshot = self.ledger.load(
                 customer.id,
                 keys,
                 spent_since=signal.at - BUDGET_WINDOW if self._wants_spent else None,
                 messages_since=signal.at - MESSAGE_WINDOW if self._wants_messages else None,
             )
+            if attempt == 0 and self.ledger.is_erased(customer.id, signal.at):
+                return []  # erased since the first look: now the customer is held
             decision = decide(
                 hits, signal, customer, snapshot, policy=self.policy, channels=self._channels
             )
@@ -328,7 +332,9 @@ class Recovery:
                     if on_error is None:
                         # The batch is all or nothing: no savepoint per signal.
                         hits = self._hits(signal)
-                        if hits is not None:
+                        if hits is not None and not self.ledger.is_erased(
+                            signal.customer, signal.at
+                        ):
                             customer = self.customer(signal.customer)
                             actions.extend(self._decide_and_apply(hits, signal, customer))
                         continue
@@ -443,7 +449,9 @@ class Recovery:
         message planned but not yet sent is no first contact."""
         check_aware(at, "complaint.at")
         with self.ledger.transaction():
-            if not self.ledger.record_event("complaint", customer, subject, at):
+            if self._erased(customer, at) or not self.ledger.record_event(
+                "complaint", customer, subject, at
+            ):
                 return _NOTHING
             first = self.ledger.first_contact_at(customer, subject)
         return [
@@ -458,16 +466,29 @@ class Recovery:
         ]
 
     def contacted(self, customer: str, subject: str, at: dt.datetime) -> bool:
-        """Record that a person contacted the customer; ``False`` if already recorded."""
+        """Record that a person contacted the customer; ``False`` if already
+        recorded, or from before the customer was erased."""
         check_aware(at, "contacted.at")
         with self.ledger.transaction():
+            if self._erased(customer, at):
+                return False
             return self.ledger.record_event("contacted", customer, subject, at)
 
     def outcome(self, customer: str, outcome: str, at: dt.datetime) -> bool:
-        """Record how things ended (``repurchase``, ``churn``…); ``False`` if already recorded."""
+        """Record how things ended (``repurchase``, ``churn``…); ``False`` if
+        already recorded, or from before the customer was erased."""
         check_aware(at, "outcome.at")
         with self.ledger.transaction():
+            if self._erased(customer, at):
+                return False
             return self.ledger.record_event("outcome", customer, outcome, at)
+
+    def _erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether an event at ``at`` is one the customer's erasure removed (a
+        replay), which must not bring the id back. In a transaction, after
+        holding the customer, so an erasure that commits meanwhile is seen."""
+        self.ledger.load(customer, ())
+        return self.ledger.is_erased(customer, at)
 
     def handle(self, event: Event) -> Sequence[Action]:
         """Apply one event from an events file (see :mod:`pxr.events`)."""

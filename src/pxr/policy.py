@@ -154,6 +154,9 @@ class Policy:
     rates: Rates = attrs.field(
         default=attrs.Factory(lambda self: Rates(self.currency), takes_self=True)
     )
+    #: How long personal data is kept after a customer's last activity
+    #: (``[recovery] retention``); ``None`` keeps it until erased.
+    retention: dt.timedelta | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.rates.currency != self.currency:
@@ -280,6 +283,7 @@ _RECOVERY_KEYS = {
     "rates",
     "clock_skew",
     "timezone",
+    "retention",
 }
 #: Keys every threshold table may have, whatever its kind.
 _THRESHOLD_KEYS = {
@@ -361,6 +365,12 @@ def _recovery(table: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
         out["sms_transliterate"] = _expect(
             sms.get("transliterate", False), bool, "recovery.sms.transliterate", "true or false"
         )
+    if "retention" in table:
+        text = _expect(table["retention"], str, "recovery.retention", 'a duration such as "365d"')
+        retention = parse_duration(text, "recovery.retention")
+        if not retention:
+            raise ValidationError("recovery.retention", "must be longer than zero")
+        out["retention"] = retention
     if "delivery" in table:
         out["delivery"] = _delivery(
             _expect(table["delivery"], dict, "recovery.delivery", "a table")

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -45,6 +47,7 @@ from pxr.ledger.urls import LedgerFactory, migrate_ledger, open_ledger
 from pxr.model import Breach, Compensation, Content, Message, Reason, Severity
 
 __all__ = [
+    "ERASURE_KEY_ENV",
     "Applied",
     "BreachChange",
     "CodeTaken",
@@ -52,6 +55,7 @@ __all__ = [
     "Decision",
     "DecisionItem",
     "DeliveryAttempt",
+    "Erased",
     "Erasure",
     "Ledger",
     "LedgerFactory",
@@ -62,16 +66,77 @@ __all__ = [
     "RecoveryStore",
     "Snapshot",
     "SuppressionRecord",
+    "is_pseudonym",
     "migrate_ledger",
     "new_pseudonym",
     "open_ledger",
+    "tombstone",
 ]
+
+#: What every pseudonym starts with (see :func:`new_pseudonym`).
+_PSEUDONYM_PREFIX = "erased-"
+#: The environment variable that holds the erasure key a host keeps.
+ERASURE_KEY_ENV = "PXR_ERASURE_KEY"
 
 
 def new_pseudonym() -> str:
     """A fresh stand-in for an erased customer's id: random, so it cannot be
     reversed by hashing a list of candidate ids."""
-    return "erased-" + secrets.token_hex(8)
+    return _PSEUDONYM_PREFIX + secrets.token_hex(8)
+
+
+def is_pseudonym(customer: str) -> bool:
+    """Whether ``customer`` is a pseudonym an erasure put in place of an id."""
+    return customer.startswith(_PSEUDONYM_PREFIX)
+
+
+def tombstone(key: bytes, customer: str) -> str:
+    """What the ledger keeps of an erased id: HMAC-SHA256 under the host's ``key``.
+
+    Without the key nobody can test a list of candidate ids against it; with
+    it the ledger can tell a replayed event of an erased customer.
+    """
+    return hmac.new(key, customer.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@attrs.frozen
+class Erased:
+    """What :meth:`Erasure.erase_customer` did: rows changed per kind.
+
+    ``pseudonym`` replaced the id (``None`` if nothing named the customer).
+    ``before`` is true when a tombstone showed the id had been erased
+    before. ``scrubbed`` is true when the freed bytes were overwritten and
+    the write-ahead log emptied too; false when another connection kept
+    the log busy, when the call ran inside a transaction (the scrub then
+    runs after the commit), or on a database that needs a ``VACUUM``.
+    It holds no personal data: it is meant for audit trails.
+    """
+
+    pseudonym: str | None
+    breaches: int = 0
+    compensations: int = 0
+    messages: int = 0
+    attempts: int = 0
+    suppressions: int = 0
+    events: int = 0
+    before: bool = False
+    scrubbed: bool = False
+
+    @property
+    def found(self) -> bool:
+        """Whether any row named the customer."""
+        return any(self.counts().values())
+
+    def counts(self) -> dict[str, int]:
+        """Rows changed per kind, in a fixed order."""
+        return {
+            "breaches": self.breaches,
+            "compensations": self.compensations,
+            "messages": self.messages,
+            "attempts": self.attempts,
+            "suppressions": self.suppressions,
+            "events": self.events,
+        }
 
 
 class CodeTaken(LedgerError):
@@ -396,15 +461,27 @@ class LedgerReader(Protocol):
 
 @runtime_checkable
 class Erasure(Protocol):
-    """A customer's right to be forgotten."""
+    """A customer's right to be forgotten, and a retention period."""
 
-    def erase_customer(self, customer: str) -> str:
-        """Erase a customer's personal data; return the pseudonym that replaces their id.
+    def erase_customer(self, customer: str, *, at: dt.datetime | None = None) -> Erased:
+        """Erase a customer's personal data; say what was changed (see :class:`Erased`).
 
-        Addresses and message texts are emptied (unsent messages are never
-        sent), and the customer id is replaced everywhere by a random
-        pseudonym, so counts and amounts stay right for metrics.
+        Addresses, message texts, error details, notes and voucher codes are
+        emptied (unsent messages are never sent), and the customer id is
+        replaced everywhere by a random pseudonym, so counts and amounts stay
+        right for metrics. A tombstone (:func:`tombstone`) remembers the
+        erasure as of ``at`` (now by default). An id that no row names
+        changes nothing and leaves no tombstone.
         """
+        ...
+
+    def is_erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether ``customer`` was erased at or after ``at``: an event of theirs
+        from before then is one the erasure removed, and must not come back."""
+        ...
+
+    def inactive_customers(self, before: dt.datetime) -> list[str]:
+        """Ids (not pseudonyms) whose last recorded activity is older than ``before``."""
         ...
 
 

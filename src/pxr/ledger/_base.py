@@ -11,6 +11,7 @@ how a voucher-code clash is retried, and when hooks run.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import attrs
 from pxr.compensation import new_voucher_code
 from pxr.errors import LedgerError
 from pxr.ledger import (
+    ERASURE_KEY_ENV,
     Applied,
     BreachChange,
     CodeTaken,
@@ -30,6 +32,7 @@ from pxr.ledger import (
     OutboxEntry,
     Snapshot,
     SuppressionRecord,
+    tombstone,
 )
 from pxr.model import Breach, Severity
 
@@ -58,8 +61,36 @@ class LedgerBase:
     """Transactions, after-commit callbacks, ``load`` and ``apply`` on top of
     an implementation's primitives."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, erasure_key: bytes | str | None = None) -> None:
         self._thread = _ThreadState()
+        if erasure_key is None:
+            erasure_key = os.environ.get(ERASURE_KEY_ENV) or None
+        if isinstance(erasure_key, str):
+            erasure_key = erasure_key.encode("utf-8")
+        if erasure_key is not None and len(erasure_key) < 16:
+            raise LedgerError(f"an erasure key needs at least 16 bytes ({ERASURE_KEY_ENV})")
+        self.__erasure_key = erasure_key
+
+    # ------------------------------------------------------------ tombstones
+
+    def _stored_erasure_key(self, create: bool) -> bytes | None:
+        """The key kept in the store itself, for a host that gave none (weaker:
+        see the privacy page); made on first erasure, ``None`` before."""
+        raise NotImplementedError
+
+    def _tombstone(self, customer: str, *, create: bool = False) -> str | None:
+        """The keyed hash an erasure of ``customer`` leaves behind; ``None`` if
+        no key exists yet (so nothing was ever erased)."""
+        key = self.__erasure_key
+        if key is None:
+            key = self._stored_erasure_key(create)
+            if key is None:
+                return None
+            if not create:
+                # Only a key read back is known to be committed; one made in a
+                # transaction that may still roll back is looked up again.
+                self.__erasure_key = key
+        return tombstone(key, customer)
 
     # ------------------------------------------------------------ transactions
 

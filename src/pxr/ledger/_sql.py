@@ -16,20 +16,25 @@ second connection could not see, is shared under a lock instead).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+import attrs
+
 from pxr.errors import LedgerError
 from pxr.ledger import (
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
+    Erased,
     OutboxEntry,
     OutboxStatus,
     SuppressionRecord,
+    is_pseudonym,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -91,8 +96,8 @@ class SQLLedger(LedgerBase):
 
     dialect: Dialect = Dialect()
 
-    def __init__(self, *, shared: bool = False) -> None:
-        super().__init__()
+    def __init__(self, *, shared: bool = False, erasure_key: bytes | str | None = None) -> None:
+        super().__init__(erasure_key=erasure_key)
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._connections_lock = threading.Lock()
@@ -427,7 +432,11 @@ class SQLLedger(LedgerBase):
         )
         return bool(cursor.rowcount == 1)
 
-    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+    def _log_attempt(self, attempt: DeliveryAttempt, *, erased: bool = False) -> None:
+        if erased:
+            # The customer was erased while this send was under way: keep that
+            # it happened, not what was said or to whom.
+            attempt = attrs.evolve(attempt, title=None, text=None, detail=None)
         self._execute(
             "INSERT INTO deliveries (entry_id, attempt, channel, status, at, detail, provider_id,"
             " title, body, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -447,20 +456,21 @@ class SQLLedger(LedgerBase):
 
     def settle(self, entry_id: int, attempt: DeliveryAttempt, status: OutboxStatus) -> None:
         """Finish as sent, dead or cancelled."""
-        self._execute(
-            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+        cursor = self._execute(
+            "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?"
+            " AND status <> 'erased'",
             (str(status), None if status == OutboxStatus.SENT else attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
         """Back to pending until ``send_at``."""
-        self._execute(
+        cursor = self._execute(
             "UPDATE outbox SET status = 'pending', send_at = ?, claimed_until = NULL,"
-            " last_error = ? WHERE id = ?",
+            " last_error = ? WHERE id = ? AND status <> 'erased'",
             (ts(send_at), attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     def now(self) -> dt.datetime:
         """The database's clock where the dialect reads one, else this machine's."""
@@ -502,12 +512,13 @@ class SQLLedger(LedgerBase):
         send_at: dt.datetime,
     ) -> None:
         """On to the next channel."""
-        self._execute(
+        cursor = self._execute(
             "UPDATE outbox SET status = 'pending', attempts = 0, claimed_until = NULL,"
-            " channel = ?, address = ?, send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?",
+            " channel = ?, address = ?, send_at = ?, fallbacks = ?, last_error = ? WHERE id = ?"
+            " AND status <> 'erased'",
             (channel, to, ts(send_at), fallbacks_json(fallbacks), attempt.detail, entry_id),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=cursor.rowcount == 0)
 
     # ------------------------------------------------------------ reader
 
@@ -576,28 +587,115 @@ class SQLLedger(LedgerBase):
 
     # ------------------------------------------------------------ erasure
 
-    def erase_customer(self, customer: str) -> str:
-        """Empty the customer's addresses and texts; replace their id everywhere."""
+    def erase_customer(self, customer: str, *, at: dt.datetime | None = None) -> Erased:
+        """Empty the customer's personal data, replace their id everywhere,
+        leave a tombstone, then overwrite the freed bytes (see :meth:`_scrub`)."""
         alias = new_pseudonym()
         with self.transaction():
-            self._execute(
-                "UPDATE deliveries SET title = NULL, body = NULL WHERE entry_id IN"
+            self._lock_customer(customer)
+            digest = self._tombstone(customer, create=True)
+            before = self._one("SELECT erased_at FROM tombstones WHERE digest = ?", (digest,))
+            attempts = self._execute(
+                "UPDATE deliveries SET title = NULL, body = NULL, detail = NULL WHERE entry_id IN"
                 " (SELECT id FROM outbox WHERE customer = ?)",
                 (customer,),
-            )
-            self._execute(
-                "UPDATE outbox SET address = '', title = NULL, body = NULL, fallbacks = '[]',"
-                " status = CASE WHEN status IN ('sent', 'dead', 'uncertain', 'cancelled')"
-                " THEN status ELSE 'erased' END,"
-                " customer = ?, key = key || ? WHERE customer = ?",
-                (alias, "\x1f" + alias, customer),
-            )
-            for table in ("breaches", "compensations", "suppressions", "events"):
+            ).rowcount
+            entries = self._rows("SELECT id, content FROM outbox WHERE customer = ?", (customer,))
+            for row in entries:
                 self._execute(
+                    "UPDATE outbox SET address = '', title = NULL, body = NULL, fallbacks = '[]',"
+                    " last_error = NULL, content = ?,"
+                    " status = CASE WHEN status IN ('sent', 'dead', 'uncertain', 'cancelled')"
+                    " THEN status ELSE 'erased' END, customer = ?, key = key || ? WHERE id = ?",
+                    (_without_codes(row["content"]), alias, "\x1f" + alias, row["id"]),
+                )
+            compensations = self._execute(
+                "UPDATE compensations SET customer = ?, code = NULL, note = NULL"
+                " WHERE customer = ?",
+                (alias, customer),
+            ).rowcount
+            counts = {}
+            for table in ("breaches", "suppressions", "events"):
+                counts[table] = self._execute(
                     f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608
                     (alias, customer),
+                ).rowcount
+            erased = Erased(
+                pseudonym=alias,
+                compensations=compensations,
+                messages=len(entries),
+                attempts=attempts,
+                before=before is not None,
+                **counts,
+            )
+            if erased.found or erased.before:
+                when = at or self.dialect.now(self._connection()) or dt.datetime.now(dt.UTC)
+                self._execute(
+                    "INSERT INTO tombstones (digest, erased_at) VALUES (?, ?)"
+                    " ON CONFLICT (digest) DO UPDATE SET erased_at = CASE WHEN"
+                    " excluded.erased_at > tombstones.erased_at THEN excluded.erased_at"
+                    " ELSE tombstones.erased_at END",
+                    (digest, ts(when)),
                 )
-        return alias
+        if not erased.found:
+            erased = attrs.evolve(erased, pseudonym=None)
+        if self.in_transaction:
+            # The caller's transaction still holds the old pages: scrub once it commits.
+            self.after_commit(self._scrub)
+            return erased
+        return attrs.evolve(erased, scrubbed=self._scrub())
+
+    def _scrub(self) -> bool:
+        """Overwrite what an erasure freed; ``True`` if no byte of it is left.
+
+        A database that keeps old row versions until a ``VACUUM`` says ``False``.
+        """
+        return False
+
+    def is_erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether a tombstone for ``customer`` dates from ``at`` or later."""
+        digest = self._tombstone(customer)
+        if digest is None:
+            return False
+        row = self._one("SELECT erased_at FROM tombstones WHERE digest = ?", (digest,))
+        return row is not None and _at(row["erased_at"]) >= at
+
+    def inactive_customers(self, before: dt.datetime) -> list[str]:
+        """Customers whose latest breach, compensation, message, attempt,
+        suppression or event is older than ``before``."""
+        rows = self._rows(
+            "SELECT customer FROM (SELECT customer, updated_at AS t FROM breaches"
+            " UNION ALL SELECT customer, resolved_at FROM breaches WHERE resolved_at IS NOT NULL"
+            " UNION ALL SELECT customer, created_at FROM compensations"
+            " UNION ALL SELECT customer, send_at FROM outbox"
+            " UNION ALL SELECT o.customer, d.at FROM deliveries d"
+            " JOIN outbox o ON o.id = d.entry_id"
+            " UNION ALL SELECT customer, at FROM suppressions"
+            " UNION ALL SELECT customer, at FROM events WHERE kind <> 'resolved') activity"
+            " GROUP BY customer HAVING MAX(t) < ? ORDER BY customer",
+            (ts(before),),
+        )
+        return [r["customer"] for r in rows if not is_pseudonym(r["customer"])]
+
+    def _stored_erasure_key(self, create: bool) -> bytes | None:
+        """The ledger's own key, in ``meta``."""
+        if create:
+            self._execute(
+                "INSERT INTO meta (key, value) VALUES ('erasure_key', ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (secrets.token_hex(32),),
+            )
+        row = self._one("SELECT value FROM meta WHERE key = 'erasure_key'")
+        return None if row is None else bytes.fromhex(row["value"])
+
+
+def _without_codes(content: str | None) -> str | None:
+    """An outbox entry's content without voucher codes or notes."""
+    if content is None:
+        return None
+    data = content_from_json(content, "")
+    kept = tuple(attrs.evolve(c, code=None, note=None) for c in data.compensations)
+    return content_json(attrs.evolve(data, compensations=kept))
 
 
 def _at(value: str) -> dt.datetime:

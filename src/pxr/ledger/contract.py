@@ -24,6 +24,7 @@ import hashlib
 import threading
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from pxr.ledger import (
@@ -443,7 +444,8 @@ class LedgerContract:
             _opened(_record("AAAAA-BBBBB", customer=anna), _entry(customer=anna), customer=anna)
         )
         ledger.record_event("complaint", "c-anna", "S", _at(3))
-        alias = ledger.erase_customer("c-anna")
+        alias = ledger.erase_customer("c-anna").pseudonym
+        assert alias is not None
         assert alias.startswith("erased-")
         assert "c-anna" not in alias
         (entry,) = ledger.outbox()
@@ -459,3 +461,141 @@ class LedgerContract:
         assert ledger.due(_at(10), 10) == [], "an erased customer's message never goes out"
         digest = hashlib.sha256(b"c-anna").hexdigest()
         assert digest[:16] not in alias, "a pseudonym is drawn, not derived from the id"
+
+    def _anna_with_everything(self, ledger: Ledger) -> None:
+        """Anna: a breach, a voucher, a message sent (with its text), a
+        suppression and a complaint; Piotr: a breach of his own."""
+        voucher = Compensation(
+            kind="voucher", amount=Money(Decimal("10"), "PLN"), code="ANNA1-CODE1", note="rain"
+        )
+        content = Content(purpose=Purpose.NOTICE, subject="S", compensations=(voucher,))
+        entry = attrs.evolve(_entry(customer="c-anna"), content=content)
+        record = attrs.evolve(_record(customer="c-anna"), compensation=voucher)
+        stopped = SuppressionRecord(
+            "c-anna", "S", "t", Severity.MINOR, "message", "rate limit", _at(), Reason.RATE_LIMIT
+        )
+        ledger.apply(_opened(record, entry, stopped, customer="c-anna"))
+        ledger.apply(_opened(subject="P", customer="c-piotr"))
+        ledger.record_event("complaint", "c-anna", "S", _at(3))
+        (queued,) = ledger.due(_at(3), 10)
+        assert queued.id is not None
+        ledger.claim(queued.id, _at(3), _at(4))
+        sent = DeliveryAttempt(
+            queued.id, 1, "sms", "sent", _at(3), detail="to +48512345678", text="Anno, ANNA1-CODE1"
+        )
+        ledger.settle(queued.id, sent, OutboxStatus.SENT)
+
+    def test_erasure_counts_what_it_changed_per_kind(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        erased = ledger.erase_customer("c-anna")
+        assert erased.found
+        assert not erased.before
+        assert erased.counts() == {
+            "breaches": 1,
+            "compensations": 1,
+            "messages": 1,
+            "attempts": 1,
+            "suppressions": 1,
+            "events": 1,
+        }
+
+    def test_erasure_empties_texts_codes_notes_and_details(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        ledger.erase_customer("c-anna")
+        (attempt,) = ledger.attempts()
+        assert (attempt.text, attempt.title, attempt.detail) == (None, None, None)
+        assert attempt.status == "sent", "what happened stays for metrics"
+        (record,) = ledger.compensations()
+        assert (record.compensation.code, record.compensation.note) == (None, None)
+        assert record.compensation.amount == Money(Decimal("10"), "PLN")
+        (entry,) = ledger.outbox()
+        assert entry.content is not None
+        assert [c.code for c in entry.content.compensations] == [None]
+        assert entry.status == OutboxStatus.SENT, "a message sent stays sent"
+
+    def test_a_send_under_way_when_the_customer_is_erased_leaves_no_trace(
+        self, ledger: Ledger
+    ) -> None:
+        ledger.apply(_opened(_entry(customer="c-anna"), customer="c-anna"))
+        (entry,) = ledger.due(_at(3), 10)
+        assert entry.id is not None
+        assert ledger.claim(entry.id, _at(3), _at(4))
+        ledger.erase_customer("c-anna")
+        failed = DeliveryAttempt(entry.id, 1, "sms", "transient", _at(3), detail="+48512345678")
+        ledger.reroute(
+            entry.id, failed, channel="email", to="anna@example.pl", fallbacks=(), send_at=_at(3)
+        )
+        sent = DeliveryAttempt(entry.id, 2, "email", "sent", _at(3), text="Dzień dobry, Anno")
+        ledger.settle(entry.id, sent, OutboxStatus.SENT)
+        (after,) = ledger.outbox()
+        assert (after.status, after.to, after.channel) == (OutboxStatus.ERASED, "", "sms")
+        assert [(a.status, a.text, a.detail) for a in ledger.attempts()] == [
+            ("transient", None, None),
+            ("sent", None, None),
+        ]
+
+    def test_an_erasure_rolled_back_leaves_everything_as_it_was(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+
+        def everything() -> object:
+            return (
+                list(ledger.breaches()),
+                list(ledger.compensations()),
+                list(ledger.outbox()),
+                ledger.attempts(),
+                list(ledger.suppressions()),
+                list(ledger.events("complaint")),
+            )
+
+        def erase_then_fail() -> None:
+            with ledger.transaction():
+                ledger.erase_customer("c-anna")
+                raise RuntimeError("rolled back")
+
+        before = everything()
+        with pytest.raises(RuntimeError):
+            erase_then_fail()
+        assert everything() == before
+        assert not ledger.is_erased("c-anna", _at(1))
+        assert ledger.erase_customer("c-anna").found
+
+    def test_erasure_leaves_other_customers_alone(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        ledger.erase_customer("c-anna")
+        assert "c-piotr" in {b.customer for b in ledger.breaches()}
+        assert ledger.erase_customer("c-piotr").breaches == 1
+
+    def test_erasing_an_unknown_id_finds_nothing_and_leaves_no_tombstone(
+        self, ledger: Ledger
+    ) -> None:
+        self._anna_with_everything(ledger)
+        erased = ledger.erase_customer("c-nobody")
+        assert not erased.found
+        assert erased.pseudonym is None
+        assert not ledger.is_erased("c-nobody", _at(1))
+        assert {b.customer for b in ledger.breaches()} == {"c-anna", "c-piotr"}
+
+    def test_an_erasure_is_remembered_as_of_its_time(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        ledger.erase_customer("c-anna", at=_at(5))
+        assert ledger.is_erased("c-anna", _at(3)), "an event from before the erasure"
+        assert ledger.is_erased("c-anna", _at(5))
+        assert not ledger.is_erased("c-anna", _at(6)), "a returning customer's new event"
+        assert not ledger.is_erased("c-piotr", _at(3))
+
+    def test_erasing_again_says_it_was_erased_before(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        ledger.erase_customer("c-anna", at=_at(5))
+        again = ledger.erase_customer("c-anna", at=_at(4))
+        assert (again.found, again.before) == (False, True)
+        assert ledger.is_erased("c-anna", _at(5)), "a later erasure time is kept"
+
+    def test_inactive_customers_are_those_last_seen_before_the_cutoff(self, ledger: Ledger) -> None:
+        self._anna_with_everything(ledger)
+        ledger.apply(_opened(subject="Q", customer="c-ola"))
+        ledger.record_event("outcome", "c-ola", "repurchase", _at(20))
+        assert ledger.inactive_customers(_at(2)) == []
+        assert ledger.inactive_customers(_at(4)) == ["c-anna", "c-piotr"]
+        ledger.erase_customer("c-piotr")
+        assert ledger.inactive_customers(_at(4)) == ["c-anna"], "pseudonyms are not listed"
+        assert ledger.inactive_customers(_at(21)) == ["c-anna", "c-ola"]

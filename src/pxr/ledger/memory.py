@@ -9,12 +9,13 @@ the ledger safe to share between threads (writers take turns, as in SQLite).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from functools import partial, wraps
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -22,9 +23,11 @@ from pxr.ledger import (
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
+    Erased,
     OutboxEntry,
     OutboxStatus,
     SuppressionRecord,
+    is_pseudonym,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -55,9 +58,11 @@ def _locked(
 class MemoryLedger(LedgerBase):
     """A ledger that lives as long as the process. Not shared between processes."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, erasure_key: bytes | str | None = None) -> None:
+        super().__init__(erasure_key=erasure_key)
         self._lock = threading.RLock()
+        self._tombstones: dict[str, dt.datetime] = {}
+        self._own_key: bytes | None = None
         self._breaches: dict[tuple[str, str], Breach] = {}
         self._compensations: dict[tuple[str, str, Severity, str], CompensationRecord] = {}
         self._codes: set[str] = set()
@@ -250,11 +255,15 @@ class MemoryLedger(LedgerBase):
 
     # ------------------------------------------------------------ outbox
 
-    def _update(self, entry_id: int, change: Callable[[OutboxEntry], OutboxEntry]) -> None:
+    def _update(self, entry_id: int, change: Callable[[OutboxEntry], OutboxEntry]) -> bool:
+        """Change an entry; ``False`` (and no change) if its customer was erased."""
         key = self._by_id[entry_id]
         old = self._outbox[key]
+        if old.status == OutboxStatus.ERASED:
+            return False
         self._outbox[key] = change(old)
         self._log(lambda: self._outbox.__setitem__(key, old))
+        return True
 
     @_locked
     def due(
@@ -297,19 +306,19 @@ class MemoryLedger(LedgerBase):
     def settle(self, entry_id: int, attempt: DeliveryAttempt, status: OutboxStatus) -> None:
         """Finish as sent, dead or cancelled."""
         error = None if status == OutboxStatus.SENT else attempt.detail
-        self._update(entry_id, lambda e: attrs.evolve(e, status=status, last_error=error))
-        self._log_attempt(attempt)
+        changed = self._update(entry_id, lambda e: attrs.evolve(e, status=status, last_error=error))
+        self._log_attempt(attempt, erased=not changed)
 
     @_locked
     def retry_later(self, entry_id: int, attempt: DeliveryAttempt, send_at: dt.datetime) -> None:
         """Back to pending until ``send_at``."""
-        self._update(
+        changed = self._update(
             entry_id,
             lambda e: attrs.evolve(
                 e, status=OutboxStatus.PENDING, send_at=send_at, last_error=attempt.detail
             ),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=not changed)
 
     def now(self) -> dt.datetime:
         """This machine's clock: a memory ledger lives in one process."""
@@ -358,7 +367,7 @@ class MemoryLedger(LedgerBase):
         send_at: dt.datetime,
     ) -> None:
         """On to the next channel."""
-        self._update(
+        changed = self._update(
             entry_id,
             lambda e: attrs.evolve(
                 e,
@@ -372,9 +381,12 @@ class MemoryLedger(LedgerBase):
                 rendered=None,
             ),
         )
-        self._log_attempt(attempt)
+        self._log_attempt(attempt, erased=not changed)
 
-    def _log_attempt(self, attempt: DeliveryAttempt) -> None:
+    def _log_attempt(self, attempt: DeliveryAttempt, *, erased: bool = False) -> None:
+        if erased:
+            # Erased while this send was under way: keep that it happened only.
+            attempt = attrs.evolve(attempt, title=None, text=None, detail=None)
         self._attempts.append(attempt)
         self._log(partial(self._attempts.pop, -1))
 
@@ -413,12 +425,24 @@ class MemoryLedger(LedgerBase):
     # ------------------------------------------------------------ erasure
 
     @_locked
-    def erase_customer(self, customer: str) -> str:
-        """Empty the customer's addresses and texts; replace their id everywhere."""
+    def erase_customer(self, customer: str, *, at: dt.datetime | None = None) -> Erased:
+        """Empty the customer's personal data, replace their id everywhere,
+        leave a tombstone."""
         alias = new_pseudonym()
+        digest = self._tombstone(customer, create=True)
+        assert digest is not None  # noqa: S101 - create=True always gives one
+        if self._undo:
+            self._log(self._restorer())
+        erased_ids = set()
         for key, entry in list(self._outbox.items()):
             if entry.customer == customer:
                 status = entry.status if entry.status in _FINISHED else OutboxStatus.ERASED
+                content = entry.content
+                if content is not None:
+                    kept = tuple(
+                        attrs.evolve(c, code=None, note=None) for c in content.compensations
+                    )
+                    content = attrs.evolve(content, compensations=kept)
                 self._outbox[key] = attrs.evolve(
                     entry,
                     customer=alias,
@@ -426,36 +450,133 @@ class MemoryLedger(LedgerBase):
                     fallbacks=(),
                     status=status,
                     rendered=None,
+                    content=content,
+                    last_error=None,
                 )
-        self._attempts = [
-            attrs.evolve(a, text=None, title=None)
-            if self._outbox[self._by_id[a.entry_id]].customer == alias
-            else a
+                erased_ids.add(entry.id)
+        attempts = sum(1 for a in self._attempts if a.entry_id in erased_ids)
+        self._attempts[:] = [
+            attrs.evolve(a, text=None, title=None, detail=None) if a.entry_id in erased_ids else a
             for a in self._attempts
         ]
         self._sent_to[alias] = self._sent_to.pop(customer, [])
+        breaches = 0
         for breach_key, breach in list(self._breaches.items()):
             if breach.customer == customer:
                 self._breaches[breach_key] = attrs.evolve(breach, customer=alias)
+                breaches += 1
+        compensations = 0
         for comp_key, record in list(self._compensations.items()):
             if record.customer == customer:
-                self._compensations[comp_key] = attrs.evolve(record, customer=alias)
+                if record.compensation.code is not None:
+                    self._codes.discard(record.compensation.code)
+                self._compensations[comp_key] = attrs.evolve(
+                    record,
+                    customer=alias,
+                    compensation=attrs.evolve(record.compensation, code=None, note=None),
+                )
+                compensations += 1
         for index in self._by_breach.values():
             index[:] = [
                 self._compensations[(r.threshold, r.subject, r.severity, r.compensation.kind)]
                 for r in index
             ]
         self._by_customer[alias] = [
-            attrs.evolve(r, customer=alias) for r in self._by_customer.pop(customer, [])
+            self._compensations[(r.threshold, r.subject, r.severity, r.compensation.kind)]
+            for r in self._by_customer.pop(customer, [])
         ]
-        self._suppressions = [
+        suppressions = sum(1 for s in self._suppressions if s.customer == customer)
+        self._suppressions[:] = [
             attrs.evolve(s, customer=alias) if s.customer == customer else s
             for s in self._suppressions
         ]
-        self._events = {
-            (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
-        }
-        return alias
+        named = sum(1 for (_, c, _, _) in self._events if c == customer)
+        events = {(k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events}
+        self._events.clear()
+        self._events.update(events)
+        erased = Erased(
+            pseudonym=alias,
+            breaches=breaches,
+            compensations=compensations,
+            messages=len(erased_ids),
+            attempts=attempts,
+            suppressions=suppressions,
+            events=named,
+            before=digest in self._tombstones,
+            scrubbed=True,
+        )
+        if erased.found or erased.before:
+            when = at or dt.datetime.now(dt.UTC)
+            self._tombstones[digest] = max(when, self._tombstones.get(digest, when))
+        return erased if erased.found else attrs.evolve(erased, pseudonym=None)
+
+    def _restorer(self) -> Callable[[], None]:
+        """An undo step that puts every structure back as it is now, in place
+        (other undo steps hold references to them)."""
+        dicts: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
+            (d, dict(d))
+            for d in (
+                self._outbox,
+                self._sent_to,
+                self._breaches,
+                self._compensations,
+                self._by_customer,
+                self._events,
+                self._tombstones,
+            )
+        ]
+        every: list[list[Any]] = [self._attempts, self._suppressions, *self._by_breach.values()]
+        lists = [(x, list(x)) for x in every]
+        codes = set(self._codes)
+
+        def restore() -> None:
+            for current, saved in dicts:
+                current.clear()
+                current.update(saved)
+            for items, kept in lists:
+                items[:] = kept
+            self._codes.clear()
+            self._codes.update(codes)
+
+        return restore
+
+    @_locked
+    def is_erased(self, customer: str, at: dt.datetime) -> bool:
+        """Whether a tombstone for ``customer`` dates from ``at`` or later."""
+        digest = self._tombstone(customer)
+        erased_at = self._tombstones.get(digest) if digest is not None else None
+        return erased_at is not None and erased_at >= at
+
+    @_locked
+    def inactive_customers(self, before: dt.datetime) -> list[str]:
+        """Customers whose latest activity of any kind is older than ``before``."""
+        last: dict[str, dt.datetime] = {}
+
+        def seen(customer: str, at: dt.datetime) -> None:
+            if customer not in last or at > last[customer]:
+                last[customer] = at
+
+        for breach in self._breaches.values():
+            seen(breach.customer, breach.resolved_at or breach.updated_at)
+            seen(breach.customer, breach.updated_at)
+        for record in self._compensations.values():
+            seen(record.customer, record.created_at)
+        for entry in self._outbox.values():
+            seen(entry.customer, entry.send_at)
+        for attempt in self._attempts:
+            seen(self._outbox[self._by_id[attempt.entry_id]].customer, attempt.at)
+        for suppression in self._suppressions:
+            seen(suppression.customer, suppression.at)
+        for kind, customer, _, at in self._events:
+            if kind != "resolved":
+                seen(customer, at)
+        return sorted(c for c, at in last.items() if at < before and not is_pseudonym(c))
+
+    def _stored_erasure_key(self, create: bool) -> bytes | None:
+        """A key for this process's life (the ledger lives no longer)."""
+        if self._own_key is None and create:
+            self._own_key = secrets.token_bytes(32)
+        return self._own_key
 
     def close(self) -> None:
         """Nothing to release."""

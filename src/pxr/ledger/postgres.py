@@ -165,13 +165,28 @@ CREATE TABLE IF NOT EXISTS events (
     subject  TEXT NOT NULL,
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
+);
+CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer);
+CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
+CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
+CREATE TABLE IF NOT EXISTS tombstones (
+    digest    TEXT PRIMARY KEY,
+    erased_at TEXT NOT NULL
 )
 """.replace("TEXT", 'TEXT COLLATE "C"')
 # Byte order for every text column: times are compared and sorted as text,
 # and ids sort as they do in SQLite, whatever the database's own collation.
 
 #: The tables a ledger holds, in the order :meth:`PostgresLedger.clear` empties them.
-TABLES = ("deliveries", "outbox", "compensations", "suppressions", "events", "breaches")
+TABLES = (
+    "deliveries",
+    "outbox",
+    "compensations",
+    "suppressions",
+    "events",
+    "breaches",
+    "tombstones",
+)
 
 
 def _lock_key(customer: str) -> int:
@@ -226,8 +241,9 @@ class PostgresLedger(SQLLedger):
         timeout: float = 30.0,
         create: bool = True,
         migrate: bool = False,
+        erasure_key: bytes | str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(erasure_key=erasure_key)
         self.url = url
         self._timeout = timeout
         #: The schema the ledger had when it was opened (``None``: it was created).

@@ -113,12 +113,21 @@ CREATE TABLE IF NOT EXISTS events (
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
 );
+-- An erasure finds a customer's rows by these, not by reading whole tables.
+CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer);
+CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
+CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
+CREATE TABLE IF NOT EXISTS tombstones (
+    digest    TEXT PRIMARY KEY,
+    erased_at TEXT NOT NULL
+);
 """
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes a ledger from schema ``n - 1`` to ``n``.
 MIGRATIONS: dict[int, str] = {
     # pxr 0.2: the outbox keeps what to say (content), not text; attempts keep
-    # the text sent; suppressions a typed reason; events an order of their own.
+    # the text sent; suppressions a typed reason; events an order of their own;
+    # tombstones remember erased customers (a keyed hash, never the id).
     2: """
     CREATE TABLE outbox_v2 (
         id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
@@ -153,6 +162,10 @@ MIGRATIONS: dict[int, str] = {
     SELECT kind, customer, subject, at FROM events ORDER BY rowid;
     DROP TABLE events;
     ALTER TABLE events_v2 RENAME TO events;
+    CREATE TABLE tombstones (digest TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+    CREATE INDEX breaches_customer ON breaches (customer);
+    CREATE INDEX suppressions_customer ON suppressions (customer);
+    CREATE INDEX events_customer ON events (customer);
     """,
 }
 
@@ -186,9 +199,10 @@ class SQLiteLedger(SQLLedger):
         *,
         durable: bool = False,
         busy_timeout: float | None = None,
+        erasure_key: bytes | str | None = None,
     ) -> None:
         self.path = os.fspath(path)
-        super().__init__(shared=self.path == ":memory:")
+        super().__init__(shared=self.path == ":memory:", erasure_key=erasure_key)
         self._durable = durable
         if busy_timeout is not None:
             self.busy_timeout = busy_timeout
@@ -248,6 +262,8 @@ class SQLiteLedger(SQLLedger):
             connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
+            # Freed space is overwritten with zeros: an erased value leaves no trace.
+            connection.execute("PRAGMA secure_delete=ON")
         except sqlite3.DatabaseError as error:
             connection.close()
             if "locked" in str(error):
@@ -256,6 +272,18 @@ class SQLiteLedger(SQLLedger):
                 f"{self.path!r} is not a usable pxr ledger: {error}"
             ) from None
         return connection
+
+    def _scrub(self) -> bool:
+        """Copy the WAL into the file and empty it, so no old page survives there.
+
+        Waits up to ``busy_timeout`` for readers in the middle of a read;
+        ``False`` if one still holds an old snapshot (the next erasure or
+        checkpoint finishes the job).
+        """
+        if self.path == ":memory:":
+            return True
+        row = self._one("PRAGMA wal_checkpoint(TRUNCATE)")
+        return bool(row[0] == 0)
 
     def _migrate(self, connection: Connection) -> None:
         """Create the schema, or bring an older one forward, in one transaction."""
