@@ -101,7 +101,10 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
             "opt_out",
         },
     ),
-    "signal": ({"customer", "subject", "metric", "value", "at"}, {"context"}),
+    "signal": (
+        {"customer", "subject", "metric", "value", "at"},
+        {"context", "forecast", "confidence"},
+    ),
     "resolved": ({"subject", "at"}, {"threshold"}),
     "complaint": ({"customer", "subject", "at"}, set()),
     "contacted": ({"customer", "subject", "at"}, set()),
@@ -123,6 +126,12 @@ def _str(data: Mapping[str, Any], key: str, kind: str) -> str:
     value = data[key]
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{kind}.{key}", "expected a non-empty string")
+    return value
+
+
+def _flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(where, f"expected true or false, got {value!r}")
     return value
 
 
@@ -162,6 +171,8 @@ def parse_event(data: object) -> Event:
                     value=data["value"],
                     at=_time(data["at"], "signal.at"),
                     context=data.get("context"),
+                    forecast=_flag(data.get("forecast", False), "signal.forecast"),
+                    confidence=data.get("confidence"),
                 )
             )
         case "resolved":

@@ -37,6 +37,7 @@ __all__ = [
     "ComplaintRecorded",
     "Content",
     "Customer",
+    "ForecastConfirmed",
     "Message",
     "MessageQueued",
     "Purpose",
@@ -75,6 +76,8 @@ class Purpose(enum.StrEnum):
     NOTICE = "notice"  #: a breach was opened: the first word to the customer
     ESCALATION = "escalation"  #: the breach's severity rose
     RESOLUTION = "resolution"  #: the host said the problem is fixed
+    FORECAST = "forecast"  #: a problem is predicted: a heads-up before it happens
+    ALL_CLEAR = "all_clear"  #: a predicted problem did not happen after all
     GROUP = "group"  #: several due messages sent as one
 
 
@@ -224,6 +227,18 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
+def _confidence(_inst: object, _attr: object, value: object) -> None:
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= 1
+        or not math.isfinite(value)
+    ):
+        raise ValidationError("signal.confidence", f"expected a number in [0, 1], got {value!r}")
+
+
 def _signal_at(_inst: object, _attr: object, value: Any) -> None:
     check_aware(value, "signal.at")
 
@@ -236,6 +251,10 @@ class Signal:
     (a :class:`datetime.timedelta`, or a string such as ``"26h"``).
     ``context`` carries what compensation needs: ``order_total``,
     ``currency``, ``distance_km``…
+
+    ``forecast`` marks a predicted value (a carrier's new ETA), not a
+    measured one; ``confidence`` is the forecaster's own, in [0, 1].
+    Thresholds act on forecasts only when their policy says ``forecast``.
     """
 
     customer: str = attrs.field(validator=_nonempty_str("signal.customer"))
@@ -246,6 +265,12 @@ class Signal:
     context: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
+    forecast: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    confidence: float | None = attrs.field(default=None)
+
+    @confidence.validator
+    def _check_confidence(self, _attr: object, value: float | None) -> None:
+        _confidence(self, _attr, value)
 
 
 @attrs.frozen
@@ -261,6 +286,18 @@ class Breach:
     stage: str | None = None
     resolved_at: dt.datetime | None = None
     holdout: bool = False
+    #: Opened from a forecast and not (yet) seen in an actual value.
+    forecast: bool = False
+    #: When an actual value confirmed a breach opened from a forecast.
+    confirmed_at: dt.datetime | None = None
+
+    @property
+    def lead_time(self) -> dt.timedelta | None:
+        """How long before the actual crossing a forecast told us (``None``
+        for a breach not opened from a forecast, or one not yet confirmed)."""
+        if self.confirmed_at is None:
+            return None
+        return self.confirmed_at - self.opened_at
 
     @property
     def key(self) -> tuple[str, str]:
@@ -368,9 +405,33 @@ class BreachOpened(Action):
     action: ClassVar[str] = "breach"
     stage: str | None = None
     holdout: bool = False
+    #: Opened from a forecast: a heads-up, not (yet) an actual crossing.
+    forecast: bool = False
 
     def _extra(self) -> dict[str, Any]:
-        return {"stage": self.stage, "holdout": self.holdout}
+        extra: dict[str, Any] = {"stage": self.stage, "holdout": self.holdout}
+        if self.forecast:
+            extra["forecast"] = True
+        return extra
+
+
+@attrs.frozen(kw_only=True)
+class ForecastConfirmed(Action):
+    """An actual value crossed a threshold that a forecast had crossed first.
+
+    ``severity`` is the actual one, ``previous`` the forecast's;
+    ``lead_time`` how much earlier the forecast let us speak.
+    """
+
+    action: ClassVar[str] = "confirmed"
+    previous: Severity
+    lead_time: dt.timedelta
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "previous": str(self.previous),
+            "lead_time_seconds": self.lead_time.total_seconds(),
+        }
 
 
 @attrs.frozen(kw_only=True)
