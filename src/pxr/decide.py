@@ -270,7 +270,13 @@ def _compensate(
     if not policies:
         return []
     request = CompensationRequest(
-        breach, signal, policy.currency, rule.threshold.unit, customer.locale, policy.rates
+        breach,
+        signal,
+        policy.currency,
+        rule.threshold.unit,
+        customer.locale,
+        policy.rates,
+        customer.segment,
     )
     # The control group keeps what the law owes and the apology; nothing else.
     withheld = [p for p in policies if breach.holdout and not p.statutory and p.kind != "apology"]

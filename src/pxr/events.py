@@ -99,6 +99,8 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
             "contacts",
             "channels",
             "opt_out",
+            "segment",
+            "lifetime_value",
         },
     ),
     "signal": (

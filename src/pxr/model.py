@@ -24,7 +24,7 @@ from babel import Locale, UnknownLocaleError
 from pxr._durations import parse_duration
 from pxr._privacy import mask_address, mask_email, mask_phone, redacted
 from pxr.errors import ValidationError
-from pxr.money import Money
+from pxr.money import Money, parse_money
 
 __all__ = [
     "Action",
@@ -159,6 +159,20 @@ def _masked_contacts(value: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{k!r}: {mask_address(v)!r}" for k, v in value.items()) + "}"
 
 
+def _lifetime_value(value: object) -> Money | None:
+    """A :class:`Money`, or ``"1200.00 PLN"`` / ``{amount, currency}``: never without a currency."""
+    if value is None or isinstance(value, Money):
+        return value
+    where = "customer.lifetime_value"
+    if isinstance(value, dict) and "currency" not in value:
+        raise ValidationError(where, "give the currency: {amount, currency}")
+    if isinstance(value, str) and " " not in value.strip():
+        raise ValidationError(where, f'give the currency, as in "1200.00 PLN", got {value!r}')
+    if not isinstance(value, str | dict):
+        raise ValidationError(where, f'expected an amount such as "1200.00 PLN", got {value!r}')
+    return parse_money(value, "EUR", where)
+
+
 def _customer_locale(value: object) -> str:
     return normalize_locale(value, "customer.locale")
 
@@ -190,6 +204,11 @@ class Customer:
     )
     channels: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
     opt_out: frozenset[str] = attrs.field(default=frozenset(), converter=_names_set)
+    #: The host's segment for the customer (``gold``); a policy may choose
+    #: compensation by it (``segments = { gold = { … } }``).
+    segment: str | None = attrs.field(default=None, validator=_optional_str("customer.segment"))
+    #: What the customer is worth to the host, for the host's own rules and hooks.
+    lifetime_value: Money | None = attrs.field(default=None, converter=_lifetime_value, repr=False)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from pxr._durations import check_unit, parse_duration
-from pxr.compensation import CompensationPolicy, NamesAmounts
+from pxr.compensation import BySegment, CompensationPolicy, NamesAmounts
 from pxr.errors import PolicyError, ValidationError
 from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
@@ -383,11 +383,25 @@ def _delivery(table: Mapping[str, Any]) -> Delivery:
 
 
 def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:
-    spec = _expect(raw, dict, where, '{ kind = "…", … }')
+    spec = dict(_expect(raw, dict, where, '{ kind = "…", … }'))
     factory = lookup(
         "compensation kind", registry.compensation_kinds, spec.get("kind"), f"{where}.kind"
     )
-    return factory(spec, where, currency)
+    overrides = spec.pop("segments", None)
+    base = factory(spec, where, currency)
+    if overrides is None:
+        return base
+    table = _expect(overrides, dict, f"{where}.segments", "{ gold = { percent = 20 } }")
+    if base.statutory:
+        raise ValidationError(f"{where}.segments", "what the law owes is the same for everyone")
+    by: dict[str, CompensationPolicy] = {}
+    for name, override in table.items():
+        at = f"{where}.segments.{name}"
+        keys = _expect(override, dict, at, "a table of keys to override")
+        if keys.get("kind", spec["kind"]) != spec["kind"]:
+            raise ValidationError(f"{at}.kind", "a segment changes amounts, not the kind")
+        by[name] = factory({**spec, **keys}, at, currency)
+    return BySegment(base, by)
 
 
 def _rule(
