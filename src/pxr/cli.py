@@ -40,8 +40,10 @@ from pxr.model import (
     Suppressed,
     check_aware,
 )
+from pxr.money import Money, parse_money
 from pxr.plugins import get_plugins
 from pxr.policy import Policy, load_policy
+from pxr.proof import compute_proof, format_proof
 from pxr.report import render_report
 from pxr.transports import check_transports, load_transports
 
@@ -364,34 +366,85 @@ def _journey(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _metrics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ledger = _open_existing(args.store, err)
-    if ledger is None:
-        return EXIT_UNUSABLE
-    try:
-        metrics = compute_metrics(ledger)
-    finally:
-        ledger.close()
-    if args.json:
-        out.write(json.dumps(metrics.to_dict(), ensure_ascii=False, indent=2) + "\n")
-    else:
-        out.write(format_metrics(metrics))
-    return EXIT_OK
+def _proof_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--customer-value",
+        metavar="AMOUNT",
+        help='what one kept customer is worth ("300.00 PLN"), to set value kept against cost',
+    )
+    parser.add_argument(
+        "--retained",
+        metavar="OUTCOME",
+        default="repurchase",
+        help="the outcome that means a customer stayed (default: repurchase)",
+    )
 
 
-def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _proof_inputs(
+    args: argparse.Namespace, err: TextIO
+) -> tuple[Policy | None, Money | None] | None:
+    """The policy (for its rates) and the value of a kept customer, if given."""
     policy = None
     if args.policy:
         try:
             policy = load_policy(args.policy)
         except PolicyError as error:
             err.write(f"pxr: {error}\n")
-            return EXIT_UNUSABLE
+            return None
+    value = None
+    if args.customer_value:
+        currency = policy.currency if policy is not None else "EUR"
+        try:
+            value = parse_money(args.customer_value, currency, "--customer-value")
+        except ValidationError as error:
+            err.write(f"pxr: {error}\n")
+            return None
+    return policy, value
+
+
+def _metrics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inputs = _proof_inputs(args, err)
+    if inputs is None:
+        return EXIT_UNUSABLE
+    policy, value = inputs
     ledger = _open_existing(args.store, err)
     if ledger is None:
         return EXIT_UNUSABLE
     try:
-        page = render_report(ledger, policy, policy_name=os.path.basename(args.policy or ""))
+        metrics = compute_metrics(ledger)
+        proof = compute_proof(
+            ledger,
+            rates=policy.rates if policy is not None else None,
+            customer_value=value,
+            retained=args.retained,
+        )
+    finally:
+        ledger.close()
+    if args.json:
+        data = {**metrics.to_dict(), "proof": proof.to_dict()}
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(format_metrics(metrics))
+        out.write(format_proof(proof))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inputs = _proof_inputs(args, err)
+    if inputs is None:
+        return EXIT_UNUSABLE
+    policy, value = inputs
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        page = render_report(
+            ledger,
+            policy,
+            policy_name=os.path.basename(args.policy or ""),
+            customer_value=value,
+            retained=args.retained,
+        )
     finally:
         ledger.close()
     with open(args.output, "w", encoding="utf-8") as stream:
@@ -465,12 +518,15 @@ def _parser() -> argparse.ArgumentParser:
     metrics = commands.add_parser("metrics", help="first-contact rate, speed, cost, follow-ups")
     metrics.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
     metrics.add_argument("--json", action="store_true", help="one JSON object")
+    metrics.add_argument("--policy", metavar="FILE", help="the policy, for its currency and rates")
+    _proof_arguments(metrics)
     metrics.set_defaults(run=_metrics)
 
     report = commands.add_parser("report", help="write a self-contained HTML report")
     report.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
     report.add_argument("--policy", metavar="FILE", help="the policy, for the journey's stages")
     report.add_argument("-o", "--output", metavar="FILE", default="report.html")
+    _proof_arguments(report)
     report.set_defaults(run=_report)
 
     erase = commands.add_parser("erase", help="erase a customer's personal data from a ledger")
