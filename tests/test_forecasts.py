@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from pxr import Recovery, Severity, Signal, ValidationError
-from pxr.events import SignalEvent, parse_event
+from pxr.events import SignalEvent, parse_event, read_events
 from pxr.model import BreachOpened, CompensationIssued, ForecastConfirmed, MessageQueued
 
 from .conftest import PARCEL, at, policy_from
@@ -96,9 +97,20 @@ def test_the_actual_crossing_compensates_without_a_second_notice(
     assert isinstance(compensation, CompensationIssued)
     assert str(compensation.compensation.amount) == "24.90 PLN"
     assert isinstance(message, MessageQueued)
-    assert message.content.purpose == "escalation"  # an update with the refund
-    assert messages(recovery) == ["forecast", "escalation"]
+    assert message.content.purpose == "confirmation"  # an update with the refund
+    assert messages(recovery) == ["forecast", "confirmation"]
     assert "notice" not in messages(recovery)
+
+
+def test_the_update_after_a_heads_up_pays_in_full_not_a_top_up(
+    make_recovery: MakeRecovery,
+) -> None:
+    recovery = make_recovery(FORECASTS)
+    recovery.observe(late(30, at(2), forecast=True))
+    message = recovery.observe(late(26, at(3)))[-1]
+    assert isinstance(message, MessageQueued)
+    assert "Zwróciliśmy 24,90 zł." in message.message.text
+    assert "dodatkowo" not in message.message.text
 
 
 def test_compensation_follows_the_actual_severity(make_recovery: MakeRecovery) -> None:
@@ -119,7 +131,7 @@ def test_a_confirmed_breach_escalates_as_usual(make_recovery: MakeRecovery) -> N
     recovery.observe(late(26, at(3)))
     actions = recovery.observe(late(200, at(10)))
     assert kinds(actions) == ["escalation", "compensation", "message"]
-    assert messages(recovery) == ["forecast", "escalation", "escalation"]
+    assert messages(recovery) == ["forecast", "confirmation", "escalation"]
 
 
 def test_the_lead_time_is_kept_on_the_breach(make_recovery: MakeRecovery) -> None:
@@ -138,7 +150,7 @@ def test_replaying_the_actual_signal_does_nothing(make_recovery: MakeRecovery) -
     recovery.observe(late(26, at(3)))
     assert recovery.observe(late(26, at(3))) == []
     assert recovery.observe(late(30, at(2), forecast=True)) == []
-    assert messages(recovery) == ["forecast", "escalation"]
+    assert messages(recovery) == ["forecast", "confirmation"]
 
 
 def test_a_later_forecast_after_the_actual_crossing_is_ignored(
@@ -191,7 +203,7 @@ def test_a_confirmed_forecast_is_resolved_with_the_usual_good_news(
     recovery.observe(late(30, at(2), forecast=True))
     recovery.observe(late(26, at(3)))
     recovery.resolve("PL-1", at(4))
-    assert messages(recovery) == ["forecast", "escalation", "resolution"]
+    assert messages(recovery) == ["forecast", "confirmation", "resolution"]
 
 
 def test_forecast_policy_syntax_is_checked() -> None:
@@ -226,6 +238,18 @@ def test_an_events_file_marks_a_forecast_with_its_confidence() -> None:
     )
     assert isinstance(event, SignalEvent)
     assert event.signal.forecast is True
+    assert event.signal.confidence == 0.8
+
+
+def test_a_confidence_read_as_a_decimal_is_a_float(tmp_path: Path) -> None:
+    """The events file reads numbers as Decimal; a confidence is a plain share."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"type": "signal", "customer": "c", "subject": "PL-1", "metric": "delivery_delay",'
+        ' "value": 30, "at": "2026-03-02T10:00:00+01:00", "forecast": true, "confidence": 0.8}\n'
+    )
+    ((_, event),) = read_events(path)
+    assert isinstance(event, SignalEvent)
     assert event.signal.confidence == 0.8
 
 

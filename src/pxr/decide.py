@@ -126,7 +126,7 @@ def decide(
             items.append(BreachChange(breach, previous=existing.severity, confirms=True))
             told = rule.forecast is not None and rule.forecast.notice
             if told:
-                purpose = Purpose.ESCALATION
+                purpose = Purpose.CONFIRMATION
         elif severity <= existing.severity:
             continue
         else:

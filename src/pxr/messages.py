@@ -68,7 +68,7 @@ def _title(t: Translator, purpose: str, topic: str) -> str:
         # NOTE: Subject when a problem we warned about did not happen after all.
         # {subject}: a bare reference code (PL-1001).
         return t.gettext("All good with {subject} after all")
-    if purpose == "escalation":
+    if purpose in {"escalation", "confirmation"}:
         # NOTE: Subject when things got worse (a longer delay, more compensation).
         # {subject}: a bare reference code (PL-1001).
         return t.gettext("An apology and an update on {subject}")
@@ -383,7 +383,7 @@ def compose(
     catalogs: tuple[tuple[str, Path], ...] = (),
 ) -> Parts:
     """The parts of the message for ``purpose`` (``notice``, ``escalation``,
-    ``resolution``, ``forecast``, ``all_clear``)."""
+    ``resolution``, ``forecast``, ``all_clear``, ``confirmation``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     # Words, numbers and dates in one language: the locale whose catalog speaks.
     locale = t.locale
@@ -397,7 +397,8 @@ def compose(
         lead = t.gettext(
             "Good news: the problem with {subject} is resolved. Thank you for your patience."
         )
-    elif purpose == "escalation":
+    elif purpose in {"escalation", "confirmation"}:
+        # A confirmation follows a heads-up: an update, but nothing was paid before.
         lead = _update(t, topic, has_delay, form == "short")
     elif purpose == "forecast":
         lead = _forecast(t, topic, has_delay, form == "short")

@@ -78,6 +78,8 @@ class Purpose(enum.StrEnum):
     RESOLUTION = "resolution"  #: the host said the problem is fixed
     FORECAST = "forecast"  #: a problem is predicted: a heads-up before it happens
     ALL_CLEAR = "all_clear"  #: a predicted problem did not happen after all
+    #: a predicted problem happened: the update after the heads-up, with what it gives
+    CONFIRMATION = "confirmation"
     GROUP = "group"  #: several due messages sent as one
 
 
@@ -246,6 +248,11 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
+def _as_float(value: object) -> object:
+    """A Decimal (as JSON numbers are read) becomes a float; anything else is checked as is."""
+    return float(value) if isinstance(value, Decimal) and value.is_finite() else value
+
+
 def _confidence(_inst: object, _attr: object, value: object) -> None:
     if value is None:
         return
@@ -285,7 +292,7 @@ class Signal:
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
     forecast: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    confidence: float | None = attrs.field(default=None)
+    confidence: float | None = attrs.field(default=None, converter=_as_float)
 
     @confidence.validator
     def _check_confidence(self, _attr: object, value: float | None) -> None:

@@ -435,6 +435,10 @@ def compute_proof(
     )
 
 
+def _hours(value: dt.timedelta) -> str:
+    return f"{value.total_seconds() / 3600:.1f} h"
+
+
 def _interval(interval: tuple[float, float] | None) -> str:
     if interval is None:
         return "no interval"
@@ -483,7 +487,7 @@ def format_proof(p: Proof) -> str:
     lines.append(
         f"Forecasts: {f.confirmed} came true, {f.not_come_true} did not, {f.open} open"
         + (
-            f"; median lead time {median}, {f.total_lead_time} gained in all"
+            f"; median lead time {_hours(median)}, {_hours(f.total_lead_time)} gained in all"
             if median is not None
             else ""
         )
