@@ -129,3 +129,18 @@ def test_the_report_shows_paradox_control_and_value_with_intervals(
     assert "recovery kept customers the control group lost" in page
     assert page.count("95 % interval") >= 3
     assert "forecasts that came true" in page
+
+
+def test_the_cookbook_page_shows_what_pxr_metrics_prints(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (EXAMPLES.parent / "docs" / "cookbook" / "proving-recovery.md").read_text("utf-8")
+    shown = page.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    policy = str(ANTICIPATE / "policy.toml")
+    assert (
+        main(["metrics", "--store", store, "--policy", policy, "--customer-value", "450 PLN"]) == 0
+    )
+    printed = capsys.readouterr().out.splitlines()
+    for line in shown:
+        if not line.startswith(("$", "…")):
+            assert line in printed, line
