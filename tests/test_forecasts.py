@@ -10,6 +10,8 @@ import pytest
 
 from pxr import Recovery, Severity, Signal, ValidationError
 from pxr.events import SignalEvent, parse_event, read_events
+from pxr.journey import journey
+from pxr.metrics import compute_metrics
 from pxr.model import BreachOpened, CompensationIssued, ForecastConfirmed, MessageQueued
 
 from .conftest import PARCEL, at, policy_from
@@ -268,3 +270,18 @@ def test_a_bad_forecast_field_names_its_key(key: str, value: object) -> None:
     }
     with pytest.raises(ValidationError, match=rf"signal\.{key}"):
         parse_event(data)
+
+
+def test_a_forecast_not_come_true_is_no_breach_in_the_metrics(make_recovery: MakeRecovery) -> None:
+    recovery = make_recovery(FORECASTS)
+    recovery.observe(late(30, at(2), forecast=True))
+    assert compute_metrics(recovery.ledger).breaches == {}
+    recovery.observe(late(26, at(3)))
+    assert compute_metrics(recovery.ledger).breaches == {("delivery", "parcel-late", "major"): 1}
+
+
+def test_a_forecast_not_come_true_is_no_breach_in_the_journey(make_recovery: MakeRecovery) -> None:
+    recovery = make_recovery(FORECASTS)
+    recovery.observe(late(30, at(2), forecast=True))
+    (row,) = journey(recovery.policy, recovery.ledger)
+    assert row.breaches == 0

@@ -249,7 +249,7 @@ def render_report(
     m: Metrics = compute_metrics(ledger)
     outbox = list(ledger.outbox())
     attempts = ledger.attempts()
-    breaches = list(ledger.breaches())
+    breaches = [b for b in ledger.breaches() if not b.forecast]  # failures, not predictions
     compensations = list(ledger.compensations())
     contacts = delivered_first_contacts(breaches, outbox, attempts, ledger.events("complaint"))
     by_channel = deliveries(outbox, attempts)
