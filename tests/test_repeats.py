@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from pxr import Recovery, Severity, Signal, SQLiteLedger, ValidationError
+from pxr.decide import decide
+from pxr.ledger import BreachChange, Snapshot
+from pxr.plugins import get_plugins
 
 from .conftest import ANNA, PARCEL, at, policy_from
 
 MakeRecovery = Callable[..., Recovery]
+CHANNELS = get_plugins().registry.channels
 
 REPEAT = PARCEL.replace(
     'metric = "delivery_delay"',
@@ -156,3 +160,36 @@ def test_concurrent_breaches_raise_exactly_one_to_the_repeat_severity(tmp_path: 
     severities = sorted(b.severity for b in check.breaches() if b.subject in {"PL-3", "PL-4"})
     check.close()
     assert severities == [Severity.MINOR, Severity.CRITICAL]
+
+
+def test_the_decision_says_which_count_it_relied_on() -> None:
+    """The pure step: two breaches in the snapshot make the third critical, and
+    the decision carries the window and the count for the ledger to check."""
+    policy = policy_from(REPEAT)
+    (rule,) = policy.rules
+    signal = late("PL-3", 2, at(20))
+    snapshot = Snapshot(repeats={"parcel-late": 2})
+    decision = decide(
+        [(rule, Severity.MINOR)], signal, ANNA, snapshot, policy=policy, channels=CHANNELS
+    )
+    change = decision.items[0]
+    assert isinstance(change, BreachChange)
+    assert change.breach.severity is Severity.CRITICAL
+    assert decision.repeats == {"parcel-late": 2}
+    assert decision.repeats_since == {"parcel-late": at(20) - dt.timedelta(days=90)}
+
+
+def test_one_breach_short_of_the_count_keeps_its_severity() -> None:
+    policy = policy_from(REPEAT)
+    (rule,) = policy.rules
+    decision = decide(
+        [(rule, Severity.MINOR)],
+        late("PL-2", 2, at(20)),
+        ANNA,
+        Snapshot(repeats={"parcel-late": 1}),
+        policy=policy,
+        channels=CHANNELS,
+    )
+    change = decision.items[0]
+    assert isinstance(change, BreachChange)
+    assert change.breach.severity is Severity.MINOR

@@ -98,7 +98,11 @@ def register_compensation_kinds(register: Callable[[str, CompensationFactory], N
 
 @hookspec
 def breach_opened(breach: Breach) -> None:
-    """A threshold was crossed for a subject for the first time."""
+    """A threshold was crossed for a subject for the first time.
+
+    Also for a forecast crossing (``breach.forecast`` is true); it is not
+    called again when an actual value confirms the forecast.
+    """
 
 
 @hookspec
