@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pxr import Recovery, Severity, Signal, ValidationError
 from pxr.events import SignalEvent, parse_event, read_events
@@ -14,7 +16,7 @@ from pxr.journey import journey
 from pxr.metrics import compute_metrics
 from pxr.model import BreachOpened, CompensationIssued, ForecastConfirmed, MessageQueued
 
-from .conftest import PARCEL, at, policy_from
+from .conftest import ANNA, PARCEL, at, policy_from
 
 MakeRecovery = Callable[..., Recovery]
 
@@ -285,3 +287,29 @@ def test_a_forecast_not_come_true_is_no_breach_in_the_journey(make_recovery: Mak
     recovery.observe(late(30, at(2), forecast=True))
     (row,) = journey(recovery.policy, recovery.ledger)
     assert row.breaches == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=200), st.booleans()), min_size=1, max_size=8
+    )
+)
+def test_a_subject_gets_at_most_one_first_word_whatever_the_order(
+    stream: list[tuple[int, bool]],
+) -> None:
+    """Forecasts and actual values in any order: one heads-up or one notice, never
+    both, and replaying the stream queues nothing more."""
+    recovery = Recovery(policy_from(ALL_CLEAR), customers=(ANNA,))
+    signals = [
+        late(hours, at(2) + dt.timedelta(hours=n), forecast=forecast)
+        for n, (hours, forecast) in enumerate(stream)
+    ]
+    for signal in signals:
+        recovery.observe(signal)
+    first = [p for p in messages(recovery) if p in {"notice", "forecast"}]
+    assert len(first) <= 1
+    queued = len(messages(recovery))
+    for signal in signals:
+        recovery.observe(signal)
+    assert len(messages(recovery)) == queued
