@@ -170,6 +170,7 @@ def test_value_kept_is_extra_retained_customers_times_their_value(quarter: Memor
     )
     kept = proof.value_kept
     assert kept is not None
+    assert kept.retained_value == Money(Decimal("9000.00"), "PLN")  # 30 kept × 300
     assert kept.extra_retained == pytest.approx(10.0)
     assert kept.value == Money(Decimal("3000.00"), "PLN")
     assert kept.value_interval is not None

@@ -74,9 +74,12 @@ class Paradox:
 class ValueKept:
     """Recovery's cost set against the value of the customers it kept.
 
+    ``retained_value`` is every recovered customer with the outcome times the
+    host's value of one customer (what was kept, whatever kept it);
     ``extra_retained`` is (recovered rate − control rate) × recovered
-    customers, with its interval; ``value`` is that times the host's value of
-    one customer. ``None`` figures: no control group, or no rates.
+    customers, with its interval, and ``value`` that times the value of one
+    customer (what recovery itself kept). ``None`` figures: no control group,
+    or no rates.
     """
 
     outcome: str
@@ -89,6 +92,12 @@ class ValueKept:
     value: Money | None
     value_interval: tuple[Money, Money] | None
     verdict: str
+
+    @property
+    def retained_value(self) -> Money:
+        """Recovered customers with the outcome, times the value of one."""
+        amount = self.per_customer.amount * self.recovered.with_outcome
+        return Money(amount, self.per_customer.currency)
 
 
 @attrs.frozen
@@ -202,6 +211,7 @@ def _value_dict(v: ValueKept) -> dict[str, Any]:
         "cost": str(v.cost) if v.cost is not None else None,
         "recovered": _rate_dict(v.recovered),
         "control": _rate_dict(v.control),
+        "retained_value": str(v.retained_value),
         "extra_retained": v.extra_retained,
         "extra_interval": list(v.extra_interval) if v.extra_interval else None,
         "value": str(v.value) if v.value is not None else None,
@@ -467,6 +477,10 @@ def format_proof(p: Proof) -> str:
         lines.append(f"Recovery cost in {p.cost.currency}: {p.cost}")
     v = p.value_kept
     if v is not None:
+        lines.append(
+            f"Retained after recovery ({v.outcome}): {v.recovered.with_outcome} of"
+            f" {v.recovered.customers} customers, worth {v.retained_value}"
+        )
         if v.value is not None and v.value_interval is not None and v.extra_retained is not None:
             low, high = v.value_interval
             lines.append(

@@ -511,6 +511,12 @@ def _value_kept(p: Proof) -> str:
             f"<tr><td>cost, all in {_e(p.cost.currency)}</td><td class=n>{_e(p.cost)}</td></tr>"
         )
     v = p.value_kept
+    if v is not None:
+        out.append(
+            f"<tr><td>recovered customers retained ({_e(v.outcome)})</td>"
+            f"<td class=n>{v.recovered.with_outcome} of {v.recovered.customers},"
+            f" worth {_e(v.retained_value)}</td></tr>"
+        )
     if v is not None and v.value is not None and v.value_interval is not None:
         low, high = v.value_interval
         out.append(
