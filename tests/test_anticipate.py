@@ -144,3 +144,13 @@ def test_the_cookbook_page_shows_what_pxr_metrics_prints(
     for line in shown:
         if not line.startswith(("$", "…")):
             assert line in printed, line
+
+
+def test_simulate_says_which_breaches_were_forecast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy, events = str(ANTICIPATE / "policy.toml"), str(ANTICIPATE / "events.jsonl")
+    assert main(["simulate", policy, events, "--store", str(tmp_path / "l.db")]) == 0
+    out = capsys.readouterr().out
+    assert "breach       O0011-0  parcel-late → minor forecast (customer c0011)" in out
+    assert ", forecast 6.0 h earlier (customer c0002)" in out

@@ -36,6 +36,7 @@ from pxr.model import (
     BreachResolved,
     CompensationIssued,
     ComplaintRecorded,
+    ForecastConfirmed,
     MessageQueued,
     Suppressed,
     check_aware,
@@ -144,8 +145,17 @@ def _describe(action: Action) -> str:
     """One readable block for a person watching a simulation. Addresses masked."""
     head = f"{action.at:%Y-%m-%d %H:%M} {action.action:<12} {action.subject}"
     match action:
+        case BreachOpened(forecast=True):
+            who = f"(customer {action.customer})"
+            return f"{head}  {action.threshold} → {action.severity} forecast {who}"
         case BreachOpened() | BreachEscalated():
             return f"{head}  {action.threshold} → {action.severity} (customer {action.customer})"
+        case ForecastConfirmed(lead_time=lead):
+            hours = lead.total_seconds() / 3600
+            return (
+                f"{head}  {action.threshold} → {action.severity}, forecast {hours:.1f} h earlier"
+                f" (customer {action.customer})"
+            )
         case CompensationIssued(compensation=c):
             amount = f" {c.amount}" if c.amount else ""
             extra = f" {c.item}" if c.item else ""
