@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pxr import Recovery, Severity, Signal, ValidationError
+from pxr import Recovery, Severity, Signal, SQLiteLedger, ValidationError
 from pxr.events import SignalEvent, parse_event, read_events
 from pxr.journey import journey
 from pxr.metrics import compute_metrics
@@ -313,3 +314,19 @@ def test_a_subject_gets_at_most_one_first_word_whatever_the_order(
     for signal in signals:
         recovery.observe(signal)
     assert len(messages(recovery)) == queued
+
+
+def test_a_ledger_from_pxr_0_1_takes_forecasts_after_migration(tmp_path: Path) -> None:
+    """Its breaches are actual ones; a forecast and its confirmation are kept."""
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "ledger-v1.db", path)
+    ledger = SQLiteLedger(path)
+    try:
+        assert all(not b.forecast and b.confirmed_at is None for b in ledger.breaches())
+        recovery = Recovery(policy_from(FORECASTS), ledger, customers=(ANNA,))
+        recovery.observe(late(30, at(2), forecast=True))
+        recovery.observe(late(26, at(3)))
+        (breach,) = [b for b in ledger.breaches() if b.subject == "PL-1"]
+        assert breach.lead_time == dt.timedelta(days=1)
+    finally:
+        ledger.close()
