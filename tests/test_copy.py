@@ -155,12 +155,12 @@ class Case:
 
 def rendered(locale: Locale, forms: tuple[str, ...] = FORMS) -> Iterator[Case]:
     customer = Customer(id="c", locale=locale.name, timezone=locale.timezone, name="Anna")
-    for purpose in ("notice", "escalation", "resolution"):
+    for purpose in ("notice", "escalation", "resolution", "forecast", "all_clear", "confirmation"):
         for topic in TOPICS:
             subject = "K7QX2Z" if topic == "flight" else "PL-1001"
             for delay in DELAYS:
                 for kind, given in compensations(locale).items():
-                    if purpose == "resolution" and given:
+                    if purpose in {"resolution", "forecast", "all_clear"} and given:
                         continue
                     for form in forms:
                         message = render(

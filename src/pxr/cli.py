@@ -55,12 +55,15 @@ from pxr.model import (
     BreachResolved,
     CompensationIssued,
     ComplaintRecorded,
+    ForecastConfirmed,
     MessageQueued,
     Suppressed,
     check_aware,
 )
+from pxr.money import Money, parse_money
 from pxr.plugins import get_plugins
 from pxr.policy import Policy, load_policy
+from pxr.proof import compute_proof, format_proof
 from pxr.report import render_report
 from pxr.transports import check_transports, load_transports
 
@@ -173,8 +176,17 @@ def _describe(action: Action) -> str:
     """One readable block for a person watching a simulation. Addresses masked."""
     head = f"{action.at:%Y-%m-%d %H:%M} {action.action:<12} {action.subject}"
     match action:
+        case BreachOpened(forecast=True):
+            who = f"(customer {action.customer})"
+            return f"{head}  {action.threshold} → {action.severity} forecast {who}"
         case BreachOpened() | BreachEscalated():
             return f"{head}  {action.threshold} → {action.severity} (customer {action.customer})"
+        case ForecastConfirmed(lead_time=lead):
+            hours = lead.total_seconds() / 3600
+            return (
+                f"{head}  {action.threshold} → {action.severity}, forecast {hours:.1f} h earlier"
+                f" (customer {action.customer})"
+            )
         case CompensationIssued(compensation=c):
             amount = f" {c.amount}" if c.amount else ""
             extra = f" {c.item}" if c.item else ""
@@ -563,34 +575,85 @@ def _journey(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _metrics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ledger = _open_existing(args.store, err)
-    if ledger is None:
-        return EXIT_UNUSABLE
-    try:
-        metrics = compute_metrics(ledger)
-    finally:
-        ledger.close()
-    if args.json:
-        out.write(json.dumps(metrics.to_dict(), ensure_ascii=False, indent=2) + "\n")
-    else:
-        out.write(format_metrics(metrics))
-    return EXIT_OK
+def _proof_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--customer-value",
+        metavar="AMOUNT",
+        help='what one kept customer is worth ("300.00 PLN"), to set value kept against cost',
+    )
+    parser.add_argument(
+        "--retained",
+        metavar="OUTCOME",
+        default="repurchase",
+        help="the outcome that means a customer stayed (default: repurchase)",
+    )
 
 
-def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _proof_inputs(
+    args: argparse.Namespace, err: TextIO
+) -> tuple[Policy | None, Money | None] | None:
+    """The policy (for its rates) and the value of a kept customer, if given."""
     policy = None
     if args.policy:
         try:
             policy = load_policy(args.policy)
         except PolicyError as error:
             err.write(f"pxr: {error}\n")
-            return EXIT_UNUSABLE
+            return None
+    value = None
+    if args.customer_value:
+        currency = policy.currency if policy is not None else "EUR"
+        try:
+            value = parse_money(args.customer_value, currency, "--customer-value")
+        except ValidationError as error:
+            err.write(f"pxr: {error}\n")
+            return None
+    return policy, value
+
+
+def _metrics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inputs = _proof_inputs(args, err)
+    if inputs is None:
+        return EXIT_UNUSABLE
+    policy, value = inputs
     ledger = _open_existing(args.store, err)
     if ledger is None:
         return EXIT_UNUSABLE
     try:
-        page = render_report(ledger, policy, policy_name=os.path.basename(args.policy or ""))
+        metrics = compute_metrics(ledger)
+        proof = compute_proof(
+            ledger,
+            rates=policy.rates if policy is not None else None,
+            customer_value=value,
+            retained=args.retained,
+        )
+    finally:
+        ledger.close()
+    if args.json:
+        data = {**metrics.to_dict(), "proof": proof.to_dict()}
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(format_metrics(metrics))
+        out.write(format_proof(proof))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inputs = _proof_inputs(args, err)
+    if inputs is None:
+        return EXIT_UNUSABLE
+    policy, value = inputs
+    ledger = _open_existing(args.store, err)
+    if ledger is None:
+        return EXIT_UNUSABLE
+    try:
+        page = render_report(
+            ledger,
+            policy,
+            policy_name=os.path.basename(args.policy or ""),
+            customer_value=value,
+            retained=args.retained,
+        )
     finally:
         ledger.close()
     with open(args.output, "w", encoding="utf-8") as stream:
@@ -723,6 +786,25 @@ def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 _STORE_HELP = "a ledger URL (sqlite:///file.db, postgresql://…) or SQLite file; default $PXR_LEDGER"
 
 
+def _add_erase(commands: Any) -> None:
+    """``pxr erase``: one customer, or everyone past retention."""
+    erase = commands.add_parser(
+        "erase", help="erase a customer's personal data, or everyone's past retention"
+    )
+    erase.add_argument("customer", metavar="CUSTOMER", nargs="?", help="the customer's id")
+    erase.add_argument("--store", metavar="URL", help=_STORE_HELP)
+    erase.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help='erase every customer with no activity for this long ("365d")',
+    )
+    erase.add_argument(
+        "--policy", metavar="FILE", help="erase past the policy's [recovery] retention"
+    )
+    erase.add_argument("--json", action="store_true", help="one JSON object per erasure")
+    erase.set_defaults(run=_erase)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pxr",
@@ -798,29 +880,18 @@ def _parser() -> argparse.ArgumentParser:
     metrics = commands.add_parser("metrics", help="first-contact rate, speed, cost, follow-ups")
     metrics.add_argument("--store", metavar="URL", help=_STORE_HELP)
     metrics.add_argument("--json", action="store_true", help="one JSON object")
+    metrics.add_argument("--policy", metavar="FILE", help="the policy, for its currency and rates")
+    _proof_arguments(metrics)
     metrics.set_defaults(run=_metrics)
 
     report = commands.add_parser("report", help="write a self-contained HTML report")
     report.add_argument("--store", metavar="URL", help=_STORE_HELP)
     report.add_argument("--policy", metavar="FILE", help="the policy, for the journey's stages")
     report.add_argument("-o", "--output", metavar="FILE", default="report.html")
+    _proof_arguments(report)
     report.set_defaults(run=_report)
 
-    erase = commands.add_parser(
-        "erase", help="erase a customer's personal data, or everyone's past retention"
-    )
-    erase.add_argument("customer", metavar="CUSTOMER", nargs="?", help="the customer's id")
-    erase.add_argument("--store", metavar="URL", help=_STORE_HELP)
-    erase.add_argument(
-        "--older-than",
-        metavar="DURATION",
-        help='erase every customer with no activity for this long ("365d")',
-    )
-    erase.add_argument(
-        "--policy", metavar="FILE", help="erase past the policy's [recovery] retention"
-    )
-    erase.add_argument("--json", action="store_true", help="one JSON object per erasure")
-    erase.set_defaults(run=_erase)
+    _add_erase(commands)
 
     migrate = commands.add_parser(
         "migrate", help="bring a ledger's schema up to this pxr's (PostgreSQL: before upgrading)"

@@ -35,6 +35,7 @@ from pxr.thresholds import as_duration
 __all__ = [
     "VOUCHER_ALPHABET",
     "Apology",
+    "BySegment",
     "CompensationFactory",
     "CompensationPolicy",
     "CompensationRequest",
@@ -71,6 +72,8 @@ class CompensationRequest:
     locale: str = "en"
     #: The policy's rates; ``None`` converts only by the euro's fixed rates.
     rates: Rates | None = None
+    #: The customer's segment (``gold``), if the host gave one.
+    segment: str | None = None
 
     @property
     def conversion(self) -> Rates:
@@ -143,6 +146,43 @@ class NamesAmounts(Protocol):
     def amounts(self) -> Mapping[str, Money]:
         """The fixed amounts, by their key in the policy table (``"max"``)."""
         ...
+
+
+@attrs.frozen
+class BySegment:
+    """A compensation chosen by the customer's segment: ``segments = { gold =
+    { percent = 20 } }`` beside a compensation's keys. Each segment's table
+    overrides the base keys (a cap not overridden still applies); a customer
+    without a segment, or in another one, gets the base."""
+
+    base: CompensationPolicy
+    segments: Mapping[str, CompensationPolicy]
+
+    @property
+    def kind(self) -> str:
+        """The base's kind: every segment gives the same kind."""
+        return self.base.kind
+
+    @property
+    def statutory(self) -> bool:
+        """Whether the base is owed by law."""
+        return self.base.statutory
+
+    def compensate(self, request: CompensationRequest) -> Compensation | None:
+        """The segment's compensation, else the base's."""
+        chosen = self.segments.get(request.segment or "", self.base)
+        return chosen.compensate(request)
+
+    def amounts(self) -> Mapping[str, Money]:
+        """The fixed amounts of the base and of each segment (``segments.gold.max``)."""
+        named: dict[str, Money] = {}
+        for prefix, policy in (
+            ("", self.base),
+            *((f"segments.{n}.", p) for n, p in self.segments.items()),
+        ):
+            if isinstance(policy, NamesAmounts):
+                named.update({prefix + key: m for key, m in policy.amounts().items()})
+        return named
 
 
 #: Builds a policy from its table in the policy file. ``where`` locates the

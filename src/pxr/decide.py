@@ -78,9 +78,27 @@ def decide(
     """What crossing ``hits`` changes: breaches, compensations, suppressions, messages."""
     tally = _Tally(dict(snapshot.spent or {}), snapshot.messages or 0)
     items: list[DecisionItem] = []
-    for rule, severity in hits:
+    for rule, reached in hits:
         key = (rule.threshold.name, signal.subject)
         existing = snapshot.breaches.get(key)
+        if signal.forecast:
+            items.extend(
+                _foreseen(
+                    rule,
+                    reached,
+                    signal,
+                    existing=existing,
+                    customer=customer,
+                    policy=policy,
+                    channels=channels,
+                    tally=tally,
+                )
+            )
+            continue
+        severity = _repeated(rule, reached, snapshot)
+        purpose = Purpose.NOTICE
+        told = False  # a forecast notice already went out
+        paid: Mapping[tuple[str, bool], Decimal] = {}
         if existing is None:
             breach = Breach(
                 threshold=rule.threshold.name,
@@ -93,9 +111,23 @@ def decide(
                 holdout=in_holdout(customer.id, rule.threshold.name, rule.holdout),
             )
             items.append(BreachChange(breach))
-            purpose = Purpose.NOTICE
-            paid: Mapping[tuple[str, bool], Decimal] = {}
-        elif existing.resolved_at is not None or severity <= existing.severity:
+        elif existing.resolved_at is not None:
+            continue
+        elif existing.forecast:
+            # The forecast came true: its notice was the first word, so the
+            # customer hears again only about what the actual severity gives.
+            breach = attrs.evolve(
+                existing,
+                severity=severity,
+                updated_at=signal.at,
+                confirmed_at=signal.at,
+                forecast=False,
+            )
+            items.append(BreachChange(breach, previous=existing.severity, confirms=True))
+            told = rule.forecast is not None and rule.forecast.notice
+            if told:
+                purpose = Purpose.CONFIRMATION
+        elif severity <= existing.severity:
             continue
         else:
             breach = attrs.evolve(existing, severity=severity, updated_at=signal.at)
@@ -112,6 +144,8 @@ def decide(
             tally=tally,
             items=items,
         )
+        if told and not any(c.kind != "apology" for c in compensations):
+            continue  # told already, and nothing new to offer
         items.extend(
             message_items(
                 purpose,
@@ -126,6 +160,11 @@ def decide(
                 compensations=compensations,
             )
         )
+    windows = {
+        rule.threshold.name: signal.at - rule.repeat.within
+        for rule, _ in hits
+        if rule.repeat is not None
+    }
     return Decision(
         customer=customer.id,
         items=tuple(items),
@@ -133,7 +172,66 @@ def decide(
         spent=snapshot.spent,
         messages_since=None if snapshot.messages is None else signal.at - MESSAGE_WINDOW,
         messages=snapshot.messages,
+        repeats_since=windows if snapshot.repeats is not None and windows else None,
+        repeats=snapshot.repeats if windows else None,
     )
+
+
+def _repeated(rule: Rule, severity: Severity, snapshot: Snapshot) -> Severity:
+    """``severity``, raised to the rule's repeat severity if this breach is
+    the ``count``-th (or later) within the window."""
+    repeat = rule.repeat
+    if repeat is None or snapshot.repeats is None:
+        return severity
+    before = snapshot.repeats.get(rule.threshold.name, 0)
+    if before + 1 >= repeat.count:
+        return max(severity, repeat.severity)
+    return severity
+
+
+def _foreseen(
+    rule: Rule,
+    severity: Severity,
+    signal: Signal,
+    *,
+    existing: Breach | None,
+    customer: Customer,
+    policy: Policy,
+    channels: Mapping[str, Channel],
+    tally: _Tally,
+) -> list[DecisionItem]:
+    """A forecast crossing: a breach marked ``forecast`` and a heads-up, no
+    compensation. Nothing if the rule ignores forecasts or the subject's
+    breach is known already (forecast or actual)."""
+    if rule.forecast is None or existing is not None:
+        return []
+    breach = Breach(
+        threshold=rule.threshold.name,
+        subject=signal.subject,
+        customer=customer.id,
+        severity=severity,
+        opened_at=signal.at,
+        updated_at=signal.at,
+        stage=rule.threshold.stage,
+        holdout=in_holdout(customer.id, rule.threshold.name, rule.holdout),
+        forecast=True,
+    )
+    items: list[DecisionItem] = [BreachChange(breach)]
+    if rule.forecast.notice:
+        items.extend(
+            message_items(
+                Purpose.FORECAST,
+                breach,
+                customer,
+                signal.at,
+                policy=policy,
+                channels=channels,
+                tally=tally,
+                topic=rule.topic,
+                delay=as_duration(signal.value, rule.threshold.unit),
+            )
+        )
+    return items
 
 
 def _suppression(
@@ -172,7 +270,13 @@ def _compensate(
     if not policies:
         return []
     request = CompensationRequest(
-        breach, signal, policy.currency, rule.threshold.unit, customer.locale, policy.rates
+        breach,
+        signal,
+        policy.currency,
+        rule.threshold.unit,
+        customer.locale,
+        policy.rates,
+        customer.segment,
     )
     # The control group keeps what the law owes and the apology; nothing else.
     withheld = [p for p in policies if breach.holdout and not p.statutory and p.kind != "apology"]
@@ -301,7 +405,7 @@ def message_items(
             # dispatcher joins it with whatever else is due for them then).
             send_at = send_time(customer, at + MESSAGE_WINDOW, policy)
         tally.messages += 1
-    severity = None if purpose == Purpose.RESOLUTION else breach.severity
+    severity = None if purpose in (Purpose.RESOLUTION, Purpose.ALL_CLEAR) else breach.severity
     return [
         OutboxEntry(
             key=message_key(breach, purpose, severity),

@@ -65,6 +65,7 @@ from pxr.model import (
     CompensationIssued,
     ComplaintRecorded,
     Customer,
+    ForecastConfirmed,
     MessageQueued,
     Purpose,
     Reason,
@@ -189,6 +190,8 @@ class Recovery:
         value = signal.value
         hits: list[tuple[Rule, Severity]] | None = None
         for rule in rules:
+            if signal.forecast and rule.forecast is None:
+                continue
             severity = rule.threshold.evaluate(value)
             if severity is not None:
                 if hits is None:
@@ -201,12 +204,18 @@ class Recovery:
     ) -> list[Action]:
         """Load, decide, apply; again if a concurrent writer changed what was loaded."""
         keys = [(rule.threshold.name, signal.subject) for rule, _ in hits]
+        repeats = {
+            rule.threshold.name: signal.at - rule.repeat.within
+            for rule, _ in hits
+            if rule.repeat is not None and not signal.forecast
+        }
         for attempt in range(_ATTEMPTS):
             snapshot = self.ledger.load(
                 customer.id,
                 keys,
                 spent_since=signal.at - BUDGET_WINDOW if self._wants_spent else None,
                 messages_since=signal.at - MESSAGE_WINDOW if self._wants_messages else None,
+                repeats_since=repeats or None,
             )
             if attempt == 0 and self.ledger.is_erased(customer.id, signal.at):
                 return []  # erased since the first look: now the customer is held
@@ -228,7 +237,19 @@ class Recovery:
             if isinstance(item, BreachChange):
                 breach = item.breach
                 breaches[breach.key] = breach
-                if item.previous is None:
+                if item.confirms and item.previous is not None:
+                    actions.append(
+                        ForecastConfirmed(
+                            customer=breach.customer,
+                            subject=breach.subject,
+                            threshold=breach.threshold,
+                            severity=breach.severity,
+                            at=at,
+                            previous=item.previous,
+                            lead_time=at - breach.opened_at,
+                        )
+                    )
+                elif item.previous is None:
                     self._hook("breach_opened", breach=breach)
                     actions.append(
                         BreachOpened(
@@ -239,6 +260,7 @@ class Recovery:
                             at=at,
                             stage=breach.stage,
                             holdout=breach.holdout,
+                            forecast=breach.forecast,
                         )
                     )
                 else:
@@ -392,6 +414,12 @@ class Recovery:
                     actions.extend(self._actions(applied, Customer(id=breach.customer), at))
                     continue
                 rule = self.policy.rule(breach.threshold)
+                purpose = Purpose.RESOLUTION
+                if breach.forecast:
+                    # The forecast did not come true: say so only if asked.
+                    if rule is None or rule.forecast is None or not rule.forecast.all_clear:
+                        continue
+                    purpose = Purpose.ALL_CLEAR
                 snapshot = self.ledger.load(
                     customer.id,
                     (),
@@ -401,7 +429,7 @@ class Recovery:
                     customer=customer.id,
                     items=tuple(
                         message_items(
-                            Purpose.RESOLUTION,
+                            purpose,
                             breach,
                             customer,
                             at,

@@ -100,9 +100,14 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
             "contacts",
             "channels",
             "opt_out",
+            "segment",
+            "lifetime_value",
         },
     ),
-    "signal": ({"customer", "subject", "metric", "value", "at"}, {"context"}),
+    "signal": (
+        {"customer", "subject", "metric", "value", "at"},
+        {"context", "forecast", "confidence"},
+    ),
     "resolved": ({"subject", "at"}, {"threshold"}),
     "complaint": ({"customer", "subject", "at"}, set()),
     "contacted": ({"customer", "subject", "at"}, set()),
@@ -122,6 +127,12 @@ def _time(value: object, where: str) -> dt.datetime:
 
 def _str(data: Mapping[str, Any], key: str, kind: str) -> str:
     return check_text(data[key], f"{kind}.{key}")
+
+
+def _flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(where, f"expected true or false, got {value!r}")
+    return value
 
 
 def _str_list(value: object, where: str) -> list[str]:
@@ -160,6 +171,8 @@ def parse_event(data: object) -> Event:
                     value=data["value"],
                     at=_time(data["at"], "signal.at"),
                     context=data.get("context"),
+                    forecast=_flag(data.get("forecast", False), "signal.forecast"),
+                    confidence=data.get("confidence"),
                 )
             )
         case "resolved":

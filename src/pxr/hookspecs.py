@@ -112,7 +112,11 @@ def register_ledgers(register: Callable[[str, LedgerFactory], None]) -> None:
 
 @hookspec
 def breach_opened(breach: Breach) -> None:
-    """A threshold was crossed for a subject for the first time."""
+    """A threshold was crossed for a subject for the first time.
+
+    Also for a forecast crossing (``breach.forecast`` is true); it is not
+    called again when an actual value confirms the forecast.
+    """
 
 
 @hookspec

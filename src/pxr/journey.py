@@ -41,7 +41,7 @@ def journey(policy: Policy, ledger: LedgerReader | None = None) -> list[StageRow
         stage_of = {}
         for breach in ledger.breaches():
             stage = breach.stage or NO_STAGE
-            counts[stage] += 1
+            counts[stage] += not breach.forecast  # a forecast not come true is no failure
             stage_of[breach.threshold, breach.subject] = stage
         for record in ledger.compensations():
             amount = record.compensation.amount

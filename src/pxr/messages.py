@@ -59,7 +59,16 @@ def _title(t: Translator, purpose: str, topic: str) -> str:
         # NOTE: Subject of the follow-up once the problem is fixed. {subject}: a
         # bare reference code (PL-1001).
         return t.gettext("Good news: {subject} is resolved")
-    if purpose == "escalation":
+    if purpose == "forecast":
+        # NOTE: Subject of a heads-up sent before a problem happens (a carrier's
+        # new ETA says the parcel will be late). Not an apology yet.
+        # {subject}: a bare reference code (PL-1001).
+        return t.gettext("A heads-up about {subject}")
+    if purpose == "all_clear":
+        # NOTE: Subject when a problem we warned about did not happen after all.
+        # {subject}: a bare reference code (PL-1001).
+        return t.gettext("All good with {subject} after all")
+    if purpose in {"escalation", "confirmation"}:
         # NOTE: Subject when things got worse (a longer delay, more compensation).
         # {subject}: a bare reference code (PL-1001).
         return t.gettext("An apology and an update on {subject}")
@@ -259,6 +268,71 @@ def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool)
     return None
 
 
+def _forecast(t: Translator, topic: str, has_delay: bool, short: bool) -> str:
+    """The heads-up: what will probably happen, and that we are already on it."""
+    match topic, has_delay, short:
+        case "delivery", True, True:
+            # NOTE: SMS heads-up before a parcel is late (a forecast, not yet
+            # a fact). {subject}: a bare order number (PL-1001). {delay}: a
+            # duration list in the nominative ("1 day and 2 hours").
+            return t.gettext(
+                "Heads-up: order {subject} will probably be {delay} late. We're on it."
+            )
+        case "delivery", True, False:
+            # NOTE: Heads-up before a parcel is late (a forecast). {subject}: a
+            # bare order number (PL-1001). {delay}: a duration list in the
+            # nominative ("1 day and 2 hours").
+            return t.gettext(
+                "A heads-up: your order {subject} will probably arrive {delay} late."
+                " We are already working on it."
+            )
+        case "flight", True, True:
+            # NOTE: SMS heads-up before a flight is delayed (a forecast).
+            # {subject}: a bare booking code (K7QX2Z). {delay}: a duration list
+            # in the nominative ("3 hours and 15 minutes").
+            return t.gettext(
+                "Heads-up: flight {subject} will probably be delayed by {delay}. We're on it."
+            )
+        case "flight", True, False:
+            # NOTE: Heads-up before a flight is delayed (a forecast). {subject}:
+            # a bare booking code (K7QX2Z). {delay}: a duration list in the
+            # nominative ("3 hours and 15 minutes").
+            return t.gettext(
+                "A heads-up: your flight {subject} will probably be delayed by {delay}."
+                " We are already working on it."
+            )
+        case _, True, True:
+            # NOTE: SMS heads-up, any other forecast delay. {subject}: a bare
+            # reference code (P-199). {delay}: a duration list in the nominative.
+            return t.gettext("Heads-up: {subject} will probably be {delay} late. We're on it.")
+        case _, True, False:
+            # NOTE: Heads-up, any other forecast delay. {subject}: a bare
+            # reference code (P-199). {delay}: a duration list in the nominative.
+            return t.gettext(
+                "A heads-up: {subject} will probably be {delay} late. We are already working on it."
+            )
+        case _, False, True:
+            # NOTE: SMS heads-up, a forecast problem without a duration.
+            # {subject}: a bare reference code (P-199).
+            return t.gettext("Heads-up: {subject} may run into a problem. We're on it.")
+    # NOTE: Heads-up, a forecast problem without a duration. {subject}: a bare
+    # reference code (P-199).
+    return t.gettext("A heads-up: {subject} may run into a problem. We are already working on it.")
+
+
+def _all_clear(t: Translator, short: bool) -> str:
+    if short:
+        # NOTE: SMS after a heads-up that turned out wrong: all is well.
+        # {subject}: a bare reference code (PL-1001).
+        return t.gettext("Good news: {subject} is on track after all.")
+    # NOTE: After a heads-up that turned out wrong: the problem we warned
+    # about did not happen. {subject}: a bare reference code (PL-1001).
+    return t.gettext(
+        "Good news: {subject} is on track after all, so you can forget our earlier"
+        " message. Sorry for the worry."
+    )
+
+
 def _closing(t: Translator, form: str) -> str:
     if form == "short":
         # NOTE: The last sentence of an SMS: the customer need do nothing.
@@ -308,7 +382,8 @@ def compose(
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
 ) -> Parts:
-    """The parts of the message for ``purpose`` (``notice``, ``escalation``, ``resolution``)."""
+    """The parts of the message for ``purpose`` (``notice``, ``escalation``,
+    ``resolution``, ``forecast``, ``all_clear``, ``confirmation``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     # Words, numbers and dates in one language: the locale whose catalog speaks.
     locale = t.locale
@@ -322,8 +397,13 @@ def compose(
         lead = t.gettext(
             "Good news: the problem with {subject} is resolved. Thank you for your patience."
         )
-    elif purpose == "escalation":
+    elif purpose in {"escalation", "confirmation"}:
+        # A confirmation follows a heads-up: an update, but nothing was paid before.
         lead = _update(t, topic, has_delay, form == "short")
+    elif purpose == "forecast":
+        lead = _forecast(t, topic, has_delay, form == "short")
+    elif purpose == "all_clear":
+        lead = _all_clear(t, form == "short")
     else:
         lead = _apology(t, topic, has_delay, form == "short")
     short = form == "short"
@@ -332,7 +412,7 @@ def compose(
         offer = _offer(t, compensation, short, top_up=purpose == "escalation")
         if offer is not None:
             sentences.append(safe_format(offer, _values(compensation, customer, locale)))
-    closing = _closing(t, form) if purpose != "resolution" else None
+    closing = _closing(t, form) if purpose not in {"resolution", "all_clear"} else None
     if form != "email":
         return Parts(None, None, " ".join(sentences), closing)
     # NOTE: Not shown to customers. Translate as "no" where greeting someone

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -32,7 +33,7 @@ from pxr._bounds import (
 from pxr._durations import parse_duration
 from pxr._privacy import mask_address, mask_email, mask_phone, redacted
 from pxr.errors import ValidationError
-from pxr.money import Money
+from pxr.money import Money, parse_money
 
 __all__ = [
     "Action",
@@ -45,6 +46,7 @@ __all__ = [
     "ComplaintRecorded",
     "Content",
     "Customer",
+    "ForecastConfirmed",
     "Message",
     "MessageQueued",
     "Purpose",
@@ -83,6 +85,10 @@ class Purpose(enum.StrEnum):
     NOTICE = "notice"  #: a breach was opened: the first word to the customer
     ESCALATION = "escalation"  #: the breach's severity rose
     RESOLUTION = "resolution"  #: the host said the problem is fixed
+    FORECAST = "forecast"  #: a problem is predicted: a heads-up before it happens
+    ALL_CLEAR = "all_clear"  #: a predicted problem did not happen after all
+    #: a predicted problem happened: the update after the heads-up, with what it gives
+    CONFIRMATION = "confirmation"
     GROUP = "group"  #: several due messages sent as one
 
 
@@ -185,6 +191,20 @@ def _masked_contacts(value: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{k!r}: {mask_address(v)!r}" for k, v in value.items()) + "}"
 
 
+def _lifetime_value(value: object) -> Money | None:
+    """A :class:`Money`, or ``"1200.00 PLN"`` / ``{amount, currency}``: never without a currency."""
+    if value is None or isinstance(value, Money):
+        return value
+    where = "customer.lifetime_value"
+    if isinstance(value, dict) and "currency" not in value:
+        raise ValidationError(where, "give the currency: {amount, currency}")
+    if isinstance(value, str) and " " not in value.strip():
+        raise ValidationError(where, f'give the currency, as in "1200.00 PLN", got {value!r}')
+    if not isinstance(value, str | dict):
+        raise ValidationError(where, f'expected an amount such as "1200.00 PLN", got {value!r}')
+    return parse_money(value, "EUR", where)
+
+
 def _customer_locale(value: object) -> str:
     return normalize_locale(value, "customer.locale")
 
@@ -218,6 +238,11 @@ class Customer:
     )
     channels: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
     opt_out: frozenset[str] = attrs.field(default=frozenset(), converter=_names_set)
+    #: The host's segment for the customer (``gold``); a policy may choose
+    #: compensation by it (``segments = { gold = { … } }``).
+    segment: str | None = attrs.field(default=None, validator=_optional_str("customer.segment"))
+    #: What the customer is worth to the host, for the host's own rules and hooks.
+    lifetime_value: Money | None = attrs.field(default=None, converter=_lifetime_value, repr=False)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -261,6 +286,23 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(copied)
 
 
+def _as_float(value: object) -> object:
+    """A Decimal (as JSON numbers are read) becomes a float; anything else is checked as is."""
+    return float(value) if isinstance(value, Decimal) and value.is_finite() else value
+
+
+def _confidence(_inst: object, _attr: object, value: object) -> None:
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= 1
+        or not math.isfinite(value)
+    ):
+        raise ValidationError("signal.confidence", f"expected a number in [0, 1], got {value!r}")
+
+
 def _signal_at(_inst: object, _attr: object, value: Any) -> None:
     check_aware(value, "signal.at")
 
@@ -273,6 +315,10 @@ class Signal:
     (a :class:`datetime.timedelta`, or a string such as ``"26h"``).
     ``context`` carries what compensation needs: ``order_total``,
     ``currency``, ``distance_km``…
+
+    ``forecast`` marks a predicted value (a carrier's new ETA), not a
+    measured one; ``confidence`` is the forecaster's own, in [0, 1].
+    Thresholds act on forecasts only when their policy says ``forecast``.
     """
 
     customer: str = attrs.field(validator=_nonempty_str("signal.customer"))
@@ -283,6 +329,12 @@ class Signal:
     context: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
+    forecast: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    confidence: float | None = attrs.field(default=None, converter=_as_float)
+
+    @confidence.validator
+    def _check_confidence(self, _attr: object, value: float | None) -> None:
+        _confidence(self, _attr, value)
 
 
 @attrs.frozen
@@ -298,6 +350,18 @@ class Breach:
     stage: str | None = None
     resolved_at: dt.datetime | None = None
     holdout: bool = False
+    #: Opened from a forecast and not (yet) seen in an actual value.
+    forecast: bool = False
+    #: When an actual value confirmed a breach opened from a forecast.
+    confirmed_at: dt.datetime | None = None
+
+    @property
+    def lead_time(self) -> dt.timedelta | None:
+        """How long before the actual crossing a forecast told us (``None``
+        for a breach not opened from a forecast, or one not yet confirmed)."""
+        if self.confirmed_at is None:
+            return None
+        return self.confirmed_at - self.opened_at
 
     @property
     def key(self) -> tuple[str, str]:
@@ -410,9 +474,33 @@ class BreachOpened(Action):
     action: ClassVar[str] = "breach"
     stage: str | None = None
     holdout: bool = False
+    #: Opened from a forecast: a heads-up, not (yet) an actual crossing.
+    forecast: bool = False
 
     def _extra(self) -> dict[str, Any]:
-        return {"stage": self.stage, "holdout": self.holdout}
+        extra: dict[str, Any] = {"stage": self.stage, "holdout": self.holdout}
+        if self.forecast:
+            extra["forecast"] = True
+        return extra
+
+
+@attrs.frozen(kw_only=True)
+class ForecastConfirmed(Action):
+    """An actual value crossed a threshold that a forecast had crossed first.
+
+    ``severity`` is the actual one, ``previous`` the forecast's;
+    ``lead_time`` how much earlier the forecast let us speak.
+    """
+
+    action: ClassVar[str] = "confirmed"
+    previous: Severity
+    lead_time: dt.timedelta
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "previous": str(self.previous),
+            "lead_time_seconds": self.lead_time.total_seconds(),
+        }
 
 
 @attrs.frozen(kw_only=True)

@@ -26,7 +26,7 @@ from pxr._bounds import (
     shown,
 )
 from pxr._durations import check_unit, parse_duration
-from pxr.compensation import CompensationPolicy, NamesAmounts
+from pxr.compensation import BySegment, CompensationPolicy, NamesAmounts
 from pxr.errors import PolicyError, ValidationError
 from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Delivery",
+    "Forecasts",
     "Limits",
     "Policy",
     "QuietHours",
+    "Repeat",
     "Rule",
     "Stage",
     "check_amounts",
@@ -116,6 +118,30 @@ class Stage:
 
 
 @attrs.frozen
+class Forecasts:
+    """How a threshold acts on forecast signals (``forecast = …`` in the policy).
+
+    ``notice``: send a heads-up when a forecast crosses (else the breach is
+    only recorded, for the lead time); ``all_clear``: send a short "all good
+    after all" when a forecast breach is resolved without an actual crossing.
+    """
+
+    notice: bool = True
+    all_clear: bool = False
+
+
+@attrs.frozen
+class Repeat:
+    """``repeat = { count, within_days, severity }``: the ``count``-th actual
+    breach of the threshold for one customer within ``within`` is at least
+    ``severity``."""
+
+    count: int
+    within: dt.timedelta
+    severity: Severity
+
+
+@attrs.frozen
 class Rule:
     """A threshold with the compensations for each severity it can reach.
 
@@ -128,6 +154,10 @@ class Rule:
     holdout: float = 0.0
     #: What went wrong, for the words of the message: delivery, flight, wait, survey, generic.
     topic: str = "generic"
+    #: Whether and how forecasts count (``None``: forecasts are ignored).
+    forecast: Forecasts | None = None
+    #: A severity for repeat failures (``None``: each breach stands alone).
+    repeat: Repeat | None = None
 
 
 @attrs.frozen
@@ -296,6 +326,8 @@ _THRESHOLD_KEYS = {
     "holdout",
     "description",
     "topic",
+    "forecast",
+    "repeat",
 }
 #: Keys the built-in kind adds; a plugin's kind checks its own.
 _TIERED_KEYS = {"above", "below"}
@@ -402,11 +434,25 @@ def _delivery(table: Mapping[str, Any]) -> Delivery:
 
 
 def _compensation(raw: object, where: str, currency: str, registry: Registry) -> CompensationPolicy:
-    spec = _expect(raw, dict, where, '{ kind = "…", … }')
+    spec = dict(_expect(raw, dict, where, '{ kind = "…", … }'))
     factory = lookup(
         "compensation kind", registry.compensation_kinds, spec.get("kind"), f"{where}.kind"
     )
-    return factory(spec, where, currency)
+    overrides = spec.pop("segments", None)
+    base = factory(spec, where, currency)
+    if overrides is None:
+        return base
+    table = _expect(overrides, dict, f"{where}.segments", "{ gold = { percent = 20 } }")
+    if base.statutory:
+        raise ValidationError(f"{where}.segments", "what the law owes is the same for everyone")
+    by: dict[str, CompensationPolicy] = {}
+    for name, override in table.items():
+        at = f"{where}.segments.{name}"
+        keys = _expect(override, dict, at, "a table of keys to override")
+        if keys.get("kind", spec["kind"]) != spec["kind"]:
+            raise ValidationError(f"{at}.kind", "a segment changes amounts, not the kind")
+        by[name] = factory({**spec, **keys}, at, currency)
+    return BySegment(base, by)
 
 
 def _rule(
@@ -459,7 +505,47 @@ def _rule(
             f"{where}.topic",
             f"expected one of {', '.join(TOPICS)}, got {shown(topic, personal=False)}",
         )
-    return Rule(threshold, compensation, holdout, topic)
+    return Rule(
+        threshold,
+        compensation,
+        holdout,
+        topic,
+        _forecasts(config.get("forecast", False), f"{where}.forecast"),
+        _repeat(config.get("repeat"), f"{where}.repeat"),
+    )
+
+
+def _forecasts(raw: object, where: str) -> Forecasts | None:
+    """``forecast = true`` or ``forecast = { notice = true, all_clear = true }``."""
+    if isinstance(raw, bool):
+        return Forecasts() if raw else None
+    table = _expect(raw, dict, where, "true, false or { notice = …, all_clear = … }")
+    _unknown(table, {"notice", "all_clear"}, where)
+    return Forecasts(
+        notice=_expect(table.get("notice", True), bool, f"{where}.notice", "true or false"),
+        all_clear=_expect(
+            table.get("all_clear", False), bool, f"{where}.all_clear", "true or false"
+        ),
+    )
+
+
+def _repeat(raw: object, where: str) -> Repeat | None:
+    """``repeat = { count = 3, within_days = 90, severity = "critical" }``."""
+    if raw is None:
+        return None
+    table = _expect(raw, dict, where, '{ count = 3, within_days = 90, severity = "critical" }')
+    _unknown(table, {"count", "within_days", "severity"}, where)
+    for key in ("count", "within_days", "severity"):
+        if key not in table:
+            raise ValidationError(f"{where}.{key}", "required")
+    count = _expect(table["count"], int, f"{where}.count", "a whole number")
+    if count < 2:
+        raise ValidationError(f"{where}.count", f"must be at least 2, got {count}")
+    days = _expect(table["within_days"], int, f"{where}.within_days", "whole days")
+    if days < 1:
+        raise ValidationError(f"{where}.within_days", f"must be at least 1, got {days}")
+    severity = Severity.parse(table["severity"], f"{where}.severity")
+    return Repeat(count, dt.timedelta(days=days), severity)
 
 
 def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> Policy:

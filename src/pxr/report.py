@@ -31,7 +31,9 @@ from pxr.metrics import (
     deliveries,
     weekly,
 )
+from pxr.money import Money
 from pxr.policy import Policy
+from pxr.proof import Proof, compute_proof
 
 __all__ = ["bar_chart", "line_chart", "render_report", "week_range"]
 
@@ -234,16 +236,20 @@ def render_report(
     *,
     policy_name: str | None = None,
     generated_at: dt.datetime | None = None,
+    customer_value: Money | None = None,
+    retained: str = "repurchase",
 ) -> str:
     """The whole report as an HTML string.
 
     ``policy_name`` (the policy file's name) is shown in the header;
-    ``generated_at`` defaults to now.
+    ``generated_at`` defaults to now. ``customer_value`` (what one kept
+    customer is worth) and ``retained`` (the outcome that means "stayed")
+    set the value kept against the cost, at the policy's rates.
     """
     m: Metrics = compute_metrics(ledger)
     outbox = list(ledger.outbox())
     attempts = ledger.attempts()
-    breaches = list(ledger.breaches())
+    breaches = [b for b in ledger.breaches() if not b.forecast]  # failures, not predictions
     compensations = list(ledger.compensations())
     contacts = delivered_first_contacts(breaches, outbox, attempts, ledger.events("complaint"))
     by_channel = deliveries(outbox, attempts)
@@ -325,6 +331,13 @@ def render_report(
         )
     sections.append(_cost_table(m))
     sections.append(_control(m))
+    proof = compute_proof(
+        ledger,
+        rates=policy.rates if policy is not None else None,
+        customer_value=customer_value,
+        retained=retained,
+    )
+    sections.extend(f(proof) for f in (_paradox, _value_kept, _silent, _forecasts))
     sections.append(_follow_ups(m))
     body = "\n".join(sections)
     return (
@@ -450,6 +463,109 @@ def _control(m: Metrics) -> str:
             f" <b>{_e(c.verdict)}</b>.</p>"
         )
     return "".join(out)
+
+
+def _points(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "–"
+    return f"{100 * interval[0]:+.1f} to {100 * interval[1]:+.1f} points"
+
+
+def _paradox(p: Proof) -> str:
+    out = [
+        "<h2>The recovery paradox: recovered customers against those who never had a problem</h2>"
+    ]
+    if not p.paradox:
+        out.append(
+            '<p class="note">No outcomes yet. Record <code>outcome</code> events for every'
+            " customer, also those who never had a breach, to compare them.</p>"
+        )
+        return "".join(out)
+    for x in p.paradox:
+        out.append(f"<h3>{_e(x.outcome)}</h3>")
+        out.append(
+            bar_chart(
+                f"paradox {x.outcome}",
+                ["recovered", "control", "never failed"],
+                [(x.outcome, [100 * r.rate for r in (x.recovered, x.control, x.never_failed)])],
+                " %",
+                colour_by_label=True,
+            )
+        )
+        out.append(
+            f'<p class="note">{x.recovered.with_outcome} of {x.recovered.customers} recovered,'
+            f" {x.control.with_outcome} of {x.control.customers} in the control group,"
+            f" {x.never_failed.with_outcome} of {x.never_failed.customers} who never had a"
+            f" breach; recovered minus never failed {100 * x.difference:+.1f} points (95 %"
+            f" interval {_e(_points(x.interval))}): <b>{_e(x.verdict)}</b>.</p>"
+        )
+    return "".join(out)
+
+
+def _value_kept(p: Proof) -> str:
+    out = ["<h2>What recovery cost and what it kept</h2><table>"]
+    for currency, amount in sorted(p.cost_by_currency.items()):
+        out.append(f"<tr><td>cost in {_e(currency)}</td><td class=n>{_e(amount)}</td></tr>")
+    if p.cost is not None:
+        out.append(
+            f"<tr><td>cost, all in {_e(p.cost.currency)}</td><td class=n>{_e(p.cost)}</td></tr>"
+        )
+    v = p.value_kept
+    if v is not None:
+        out.append(
+            f"<tr><td>recovered customers retained ({_e(v.outcome)})</td>"
+            f"<td class=n>{v.recovered.with_outcome} of {v.recovered.customers},"
+            f" worth {_e(v.retained_value)}</td></tr>"
+        )
+    if v is not None and v.value is not None and v.value_interval is not None:
+        low, high = v.value_interval
+        out.append(
+            f"<tr><td>customers kept beyond the control group ({_e(v.outcome)})</td>"
+            f"<td class=n>{v.extra_retained:+.1f}</td></tr>"
+            f"<tr><td>value kept at {_e(v.per_customer)} a customer</td>"
+            f"<td class=n>{_e(v.value)} ({_e(low)} to {_e(high)})</td></tr>"
+        )
+    out.append("</table>")
+    if v is None:
+        out.append(
+            '<p class="note">Give <code>--customer-value</code> (what one kept customer is'
+            " worth) to set the value kept against the cost.</p>"
+        )
+    else:
+        out.append(
+            f'<p class="note">{v.recovered.with_outcome} of {v.recovered.customers} recovered'
+            f" and {v.control.with_outcome} of {v.control.customers} control customers had"
+            f" <code>{_e(v.outcome)}</code>: <b>{_e(v.verdict)}</b>.</p>"
+        )
+    return "".join(out)
+
+
+def _silent(p: Proof) -> str:
+    s = p.silent
+    share = f"{s.first_share:.0%}" if s.first_share is not None else "–"
+    return (
+        "<h2>The customers who stay quiet</h2>"
+        f"<table><tr><td>breaches</td><td class=n>{s.breaches}</td></tr>"
+        f"<tr><td>with a complaint</td><td class=n>{s.complained}</td></tr>"
+        f"<tr><td>silent: no complaint</td><td class=n>{s.silent}</td></tr>"
+        f"<tr><td>we were first</td><td class=n>{s.we_were_first} ({_e(share)})</td></tr></table>"
+        '<p class="note">Only about 1 in 26 unhappy customers complains: the silent ones'
+        " are the breaches nobody told us about.</p>"
+    )
+
+
+def _forecasts(p: Proof) -> str:
+    f = p.forecasts
+    median = _duration(f.median_lead_time.total_seconds()) if f.median_lead_time else "–"
+    return (
+        "<h2>Telling them before it happens: forecasts</h2>"
+        f"<table><tr><td>forecasts that came true</td><td class=n>{f.confirmed}</td></tr>"
+        f"<tr><td>forecasts that did not</td><td class=n>{f.not_come_true}</td></tr>"
+        f"<tr><td>still open</td><td class=n>{f.open}</td></tr>"
+        f"<tr><td>median lead time</td><td class=n>{_e(median)}</td></tr>"
+        f"<tr><td>lead time gained in all</td>"
+        f"<td class=n>{_e(_duration(f.total_lead_time.total_seconds()))}</td></tr></table>"
+    )
 
 
 def _follow_ups(m: Metrics) -> str:

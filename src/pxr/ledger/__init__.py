@@ -253,21 +253,27 @@ class Snapshot:
     has paid per (currency, statutory); ``spent`` the customer's
     non-statutory compensation since the window asked for, per currency
     (``None`` if not asked); ``messages`` their messages since the window
-    asked for (``None`` if not asked).
+    asked for (``None`` if not asked); ``repeats`` how many actual
+    breaches of each threshold asked for the customer has had since its
+    window began (``None`` if none asked).
     """
 
     breaches: Mapping[tuple[str, str], Breach] = attrs.field(factory=dict)
     paid: Mapping[tuple[str, str], Mapping[tuple[str, bool], Decimal]] = attrs.field(factory=dict)
     spent: Mapping[str, Decimal] | None = None
     messages: int | None = None
+    repeats: Mapping[str, int] | None = None
 
 
 @attrs.frozen
 class BreachChange:
-    """A breach opened (``previous`` is ``None``) or raised from ``previous``."""
+    """A breach opened (``previous`` is ``None``) or raised from ``previous``;
+    with ``confirms``, a breach opened from a forecast that an actual value
+    has now crossed (``previous`` is the forecast's severity)."""
 
     breach: Breach
     previous: Severity | None = None
+    confirms: bool = False
 
 
 DecisionItem = BreachChange | CompensationRecord | SuppressionRecord | OutboxEntry
@@ -279,7 +285,9 @@ class Decision:
 
     The decision was made on a :class:`Snapshot`; ``spent_since`` and
     ``messages_since`` say which windows it relied on (with the values
-    seen), so :meth:`RecoveryStore.apply` can check them inside the write.
+    seen), so :meth:`RecoveryStore.apply` can check them inside the write;
+    ``repeats_since`` the repeat-failure windows per threshold that raised
+    or could have raised a severity, with the counts seen in ``repeats``.
     """
 
     customer: str
@@ -288,6 +296,8 @@ class Decision:
     spent: Mapping[str, Decimal] | None = None
     messages_since: dt.datetime | None = None
     messages: int | None = None
+    repeats_since: Mapping[str, dt.datetime] | None = None
+    repeats: Mapping[str, int] | None = None
 
 
 @attrs.frozen
@@ -329,8 +339,13 @@ class RecoveryStore(Protocol):
         *,
         spent_since: dt.datetime | None = None,
         messages_since: dt.datetime | None = None,
+        repeats_since: Mapping[str, dt.datetime] | None = None,
     ) -> Snapshot:
-        """The state a decision about ``customer`` needs (see :class:`Snapshot`)."""
+        """The state a decision about ``customer`` needs (see :class:`Snapshot`).
+
+        ``repeats_since`` maps threshold names to the start of their
+        repeat-failure window.
+        """
         ...
 
     def apply(self, decision: Decision) -> Applied:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -172,6 +172,15 @@ class LedgerBase:
     def _insert_breach(self, breach: Breach) -> bool:
         raise NotImplementedError
 
+    def _confirm(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
+        """Mark an open forecast breach as seen in an actual value, at ``severity``."""
+        raise NotImplementedError
+
+    def _breaches_since(self, customer: str, threshold: str, since: dt.datetime) -> int:
+        """How many actual (not forecast-only) breaches of ``threshold`` the
+        customer has had opened since ``since``."""
+        raise NotImplementedError
+
     def _escalate(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
         raise NotImplementedError
 
@@ -197,6 +206,7 @@ class LedgerBase:
         *,
         spent_since: dt.datetime | None = None,
         messages_since: dt.datetime | None = None,
+        repeats_since: Mapping[str, dt.datetime] | None = None,
     ) -> Snapshot:
         """The state a decision about ``customer`` needs.
 
@@ -222,7 +232,11 @@ class LedgerBase:
             messages=None
             if messages_since is None
             else self._messages_since(customer, messages_since),
+            repeats=None if repeats_since is None else self._repeats(customer, repeats_since),
         )
+
+    def _repeats(self, customer: str, since: Mapping[str, dt.datetime]) -> dict[str, int]:
+        return {name: self._breaches_since(customer, name, at) for name, at in since.items()}
 
     def apply(self, decision: Decision) -> Applied:
         """Write ``decision`` at once, or nothing if what it relied on changed."""
@@ -269,7 +283,7 @@ class LedgerBase:
         return Applied(won=tuple(item for _, item in sorted(won, key=lambda pair: pair[0])))
 
     def _still_holds(self, decision: Decision) -> bool:
-        """Whether the budget and message windows the decision saw are unchanged."""
+        """Whether the budget, message and repeat-failure windows the decision saw are unchanged."""
         if decision.spent_since is not None and decision.spent is not None:
             budgeted = any(
                 isinstance(item, CompensationRecord)
@@ -285,10 +299,25 @@ class LedgerBase:
             current_count = self._messages_since(decision.customer, decision.messages_since)
             if queues and current_count != decision.messages:
                 return False
+        if decision.repeats_since is not None and decision.repeats is not None:
+            opens = any(
+                isinstance(item, BreachChange)
+                and (item.previous is None or item.confirms)
+                and item.breach.threshold in decision.repeats_since
+                for item in decision.items
+            )
+            if opens and self._repeats(decision.customer, decision.repeats_since) != dict(
+                decision.repeats
+            ):
+                return False
         return True
 
     def _change(self, change: BreachChange) -> bool:
         breach = change.breach
+        if change.confirms:
+            return self._confirm(
+                breach.threshold, breach.subject, breach.severity, breach.updated_at
+            )
         if change.previous is None:
             return self._insert_breach(breach)
         return self._escalate(breach.threshold, breach.subject, breach.severity, breach.updated_at)

@@ -218,7 +218,8 @@ class SQLLedger(LedgerBase):
     def _insert_breach(self, breach: Breach) -> bool:
         cursor = self._execute(
             "INSERT INTO breaches (threshold, subject, customer, severity, stage, holdout,"
-            " opened_at, updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " opened_at, updated_at, resolved_at, forecast, confirmed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             (
                 breach.threshold,
@@ -230,9 +231,27 @@ class SQLLedger(LedgerBase):
                 ts(breach.opened_at),
                 ts(breach.updated_at),
                 ts_or_none(breach.resolved_at),
+                int(breach.forecast),
+                ts_or_none(breach.confirmed_at),
             ),
         )
         return bool(cursor.rowcount == 1)
+
+    def _confirm(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
+        cursor = self._execute(
+            "UPDATE breaches SET severity = ?, updated_at = ?, confirmed_at = ?, forecast = 0"
+            " WHERE threshold = ? AND subject = ? AND forecast = 1 AND resolved_at IS NULL",
+            (int(severity), ts(at), ts(at), threshold, subject),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _breaches_since(self, customer: str, threshold: str, since: dt.datetime) -> int:
+        row = self._one(
+            "SELECT COUNT(*) AS n FROM breaches WHERE customer = ? AND threshold = ?"
+            " AND forecast = 0 AND opened_at >= ?",
+            (customer, threshold, ts(since)),
+        )
+        return int(row["n"]) if row is not None else 0
 
     def _escalate(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
         cursor = self._execute(
@@ -713,6 +732,8 @@ def _breach(row: Any) -> Breach:
         opened_at=_at(row["opened_at"]),
         updated_at=_at(row["updated_at"]),
         resolved_at=from_ts(row["resolved_at"]),
+        forecast=bool(row["forecast"]),
+        confirmed_at=from_ts(row["confirmed_at"]),
     )
 
 

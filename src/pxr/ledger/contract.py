@@ -200,6 +200,57 @@ class LedgerContract:
         assert ledger.apply(stale).conflict
         assert [e.key for e in ledger.outbox()] == ["k1"]
 
+    def test_a_forecast_breach_is_kept_as_a_forecast(self, ledger: Ledger) -> None:
+        foreseen = attrs.evolve(_breach(), forecast=True)
+        ledger.apply(Decision("c", (BreachChange(foreseen),)))
+        assert ledger.load("c", [("t", "S")]).breaches == {("t", "S"): foreseen}
+        assert list(ledger.breaches()) == [foreseen]
+
+    def test_a_forecast_is_confirmed_once_at_the_actual_severity(self, ledger: Ledger) -> None:
+        ledger.apply(Decision("c", (BreachChange(attrs.evolve(_breach(), forecast=True)),)))
+        actual = attrs.evolve(
+            _breach(severity=Severity.MAJOR), updated_at=_at(3), confirmed_at=_at(3)
+        )
+        confirm = Decision("c", (BreachChange(actual, Severity.MINOR, confirms=True),))
+        assert not ledger.apply(confirm).conflict
+        assert ledger.apply(confirm).conflict, "a forecast is confirmed only once"
+        found = ledger.load("c", [("t", "S")]).breaches[("t", "S")]
+        assert (found.forecast, found.severity, found.confirmed_at) == (
+            False,
+            Severity.MAJOR,
+            _at(3),
+        )
+
+    def test_only_a_forecast_can_be_confirmed(self, ledger: Ledger) -> None:
+        ledger.apply(_opened())
+        actual = attrs.evolve(_breach(severity=Severity.MAJOR), confirmed_at=_at(3))
+        assert ledger.apply(Decision("c", (BreachChange(actual, Severity.MINOR, True),))).conflict
+
+    def test_load_counts_actual_breaches_of_a_threshold_in_the_window(self, ledger: Ledger) -> None:
+        ledger.apply(_opened(subject="A"))
+        ledger.apply(_opened(subject="B"))
+        foreseen = attrs.evolve(_breach("F"), forecast=True)
+        ledger.apply(Decision("c", (BreachChange(foreseen),)))
+        other = attrs.evolve(_breach("O"), threshold="other")
+        ledger.apply(Decision("c", (BreachChange(other),)))
+        assert ledger.load("c", [], repeats_since={"t": _at(1)}).repeats == {"t": 2}
+        assert ledger.load("c", [], repeats_since={"t": _at(3)}).repeats == {"t": 0}
+        assert ledger.load("d", [], repeats_since={"t": _at(1)}).repeats == {"t": 0}
+        assert ledger.load("c", []).repeats is None
+
+    def test_a_decision_on_a_stale_repeat_count_is_a_conflict(self, ledger: Ledger) -> None:
+        """Outside the transaction that loaded it, ``apply`` checks the count it relied on."""
+        ledger.apply(_opened(subject="A"))
+        stale = Decision(
+            customer="c",
+            items=(BreachChange(_breach("B")),),
+            repeats_since={"t": _at(1)},
+            repeats={"t": 0},
+        )
+        assert ledger.apply(stale).conflict
+        fresh = attrs.evolve(stale, repeats={"t": 1})
+        assert not ledger.apply(fresh).conflict
+
     def test_suppressions_keep_their_typed_reason(self, ledger: Ledger) -> None:
         record = SuppressionRecord(
             customer="c",

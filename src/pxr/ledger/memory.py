@@ -133,6 +133,26 @@ class MemoryLedger(LedgerBase):
         return True
 
     @_locked
+    def _confirm(self, threshold: str, subject: str, severity: Severity, at: dt.datetime) -> bool:
+        old = self._breaches.get((threshold, subject))
+        if old is None or old.resolved_at is not None or not old.forecast:
+            return False
+        new = attrs.evolve(old, severity=severity, updated_at=at, confirmed_at=at, forecast=False)
+        self._replace(old, new)
+        return True
+
+    @_locked
+    def _breaches_since(self, customer: str, threshold: str, since: dt.datetime) -> int:
+        return sum(
+            1
+            for b in self._breaches.values()
+            if b.customer == customer
+            and b.threshold == threshold
+            and not b.forecast
+            and b.opened_at >= since
+        )
+
+    @_locked
     def _insert_compensation(self, record: CompensationRecord) -> bool:
         key = (record.threshold, record.subject, record.severity, record.compensation.kind)
         if key in self._compensations:

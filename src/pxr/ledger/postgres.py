@@ -82,6 +82,8 @@ CREATE TABLE IF NOT EXISTS breaches (
     opened_at   TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     resolved_at TEXT,
+    forecast    INTEGER NOT NULL DEFAULT 0,
+    confirmed_at TEXT,
     PRIMARY KEY (threshold, subject)
 );
 CREATE INDEX IF NOT EXISTS breaches_subject ON breaches (subject, resolved_at);
@@ -166,7 +168,7 @@ CREATE TABLE IF NOT EXISTS events (
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
 );
-CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer);
+CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer, threshold, opened_at);
 CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
 CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
 CREATE TABLE IF NOT EXISTS tombstones (

@@ -30,9 +30,12 @@ CREATE TABLE IF NOT EXISTS breaches (
     opened_at   TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     resolved_at TEXT,
+    forecast    INTEGER NOT NULL DEFAULT 0,
+    confirmed_at TEXT,
     PRIMARY KEY (threshold, subject)
 );
 CREATE INDEX IF NOT EXISTS breaches_subject ON breaches (subject, resolved_at);
+CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer, threshold, opened_at);
 CREATE TABLE IF NOT EXISTS compensations (
     seq        INTEGER PRIMARY KEY,
     threshold  TEXT NOT NULL,
@@ -114,7 +117,6 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (kind, customer, subject, at)
 );
 -- An erasure finds a customer's rows by these, not by reading whole tables.
-CREATE INDEX IF NOT EXISTS breaches_customer ON breaches (customer);
 CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
 CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
 CREATE TABLE IF NOT EXISTS tombstones (
@@ -162,8 +164,10 @@ MIGRATIONS: dict[int, str] = {
     SELECT kind, customer, subject, at FROM events ORDER BY rowid;
     DROP TABLE events;
     ALTER TABLE events_v2 RENAME TO events;
+    ALTER TABLE breaches ADD COLUMN forecast INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE breaches ADD COLUMN confirmed_at TEXT;
+    CREATE INDEX breaches_customer ON breaches (customer, threshold, opened_at);
     CREATE TABLE tombstones (digest TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
-    CREATE INDEX breaches_customer ON breaches (customer);
     CREATE INDEX suppressions_customer ON suppressions (customer);
     CREATE INDEX events_customer ON events (customer);
     """,
