@@ -30,7 +30,7 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger, OutboxEntry, OutboxStatus
+from pxr.ledger import Case, CaseStatus, Ledger, OutboxEntry, OutboxStatus
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
@@ -61,6 +61,8 @@ __all__ = [
     "Action",
     "AddressRefused",
     "Breach",
+    "Case",
+    "CaseStatus",
     "Channel",
     "Compensation",
     "CompensationFactory",

@@ -22,6 +22,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+from pxr import cases
 from pxr.channels import Notifier
 from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.decide import (
@@ -215,6 +216,8 @@ class Recovery:
             if isinstance(item, BreachChange):
                 breach = item.breach
                 breaches[breach.key] = breach
+                if breach.severity == Severity.CRITICAL:
+                    self._case(breach, cases.HandOverReason.CRITICAL, at)
                 if item.previous is None:
                     self._hook("breach_opened", breach=breach)
                     actions.append(
@@ -259,6 +262,18 @@ class Recovery:
                 actions.append(self._queued(item, customer))
         return actions
 
+    def _case(self, breach: Breach, reason: cases.HandOverReason, at: dt.datetime) -> None:
+        """Open the breach's case and hand it to the team (once, after the commit)."""
+        cases.open_hand_over(
+            self.ledger,
+            self.policy,
+            self.plugins,
+            customer=breach.customer,
+            subject=breach.subject,
+            reason=reason,
+            at=at,
+        )
+
     def _issued(
         self, record: CompensationRecord, breach: Breach, customer: Customer
     ) -> CompensationIssued:
@@ -267,6 +282,7 @@ class Recovery:
         if compensation.kind == "contact":
             # A person takes over: the host's helpdesk opens a case.
             self._hook("hand_over", breach=breach, compensation=compensation, customer=customer)
+            self._case(breach, cases.HandOverReason.CONTACT, record.created_at)
         return CompensationIssued(
             customer=record.customer,
             subject=record.subject,
@@ -402,6 +418,9 @@ class Recovery:
             if not self.ledger.record_event("complaint", customer, subject, at):
                 return _NOTHING
             first = self.ledger.first_message_at(customer, subject)
+            cases.complaint_case(
+                self, customer, subject, at, we_were_first=first is not None and first <= at
+            )
         return [
             ComplaintRecorded(
                 customer=customer,

@@ -24,6 +24,9 @@ from typing import Any, Protocol
 
 from pxr.errors import LedgerError
 from pxr.ledger import (
+    Case,
+    CaseEvent,
+    CaseStatus,
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
@@ -44,6 +47,7 @@ from pxr.ledger._codec import (
     ts_or_none,
 )
 from pxr.model import Breach, Message, Reason, Severity
+from pxr.money import Money
 
 __all__ = ["Dialect", "SQLLedger"]
 
@@ -526,6 +530,105 @@ class SQLLedger(LedgerBase):
             )
         ]
 
+    # ------------------------------------------------------------ cases
+
+    def open_case(self, case: Case, who: str) -> bool:
+        """Open a case once, with its ``opened`` event."""
+        with self.transaction():
+            cursor = self._execute(
+                "INSERT INTO cases (id, customer, subject, origin, status, team, opened_at,"
+                " due_at, updated_at, silence_accepts, missed) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    case.id,
+                    case.customer,
+                    case.subject,
+                    case.origin,
+                    str(case.status),
+                    case.team,
+                    ts(case.opened_at),
+                    ts(case.due_at),
+                    ts(case.updated_at),
+                    int(case.silence_accepts),
+                    int(case.missed),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._case_event(CaseEvent(case.id, "opened", who, case.opened_at, case.origin))
+        return True
+
+    def _case_event(self, event: CaseEvent, once: str | None = None) -> bool:
+        cursor = self._execute(
+            "INSERT INTO case_events (case_id, kind, who, at, note, once)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (event.case, event.kind, event.who, ts(event.at), event.note, once),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def move_case(
+        self,
+        case: str,
+        expected: Collection[CaseStatus],
+        status: CaseStatus,
+        event: CaseEvent,
+        *,
+        offer: tuple[Money, str, str] | None = None,
+    ) -> bool:
+        """Move a case on, only from the states the step expects."""
+        if not expected:
+            return False
+        states = sorted(str(s) for s in expected)
+        sets = "status = ?, updated_at = ?"
+        params: list[Any] = [str(status), ts(event.at)]
+        if offer is not None:
+            money, kind, by = offer
+            sets += ", offer_amount = ?, offer_currency = ?, offer_kind = ?, offered_by = ?"
+            params += [str(money.amount), money.currency, kind, by]
+        with self.transaction():
+            cursor = self._execute(
+                f"UPDATE cases SET {sets} WHERE id = ?"  # noqa: S608 - constant column lists
+                f" AND status IN ({', '.join('?' for _ in states)})",
+                [*params, case, *states],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._case_event(event)
+        return True
+
+    def note_case(self, event: CaseEvent) -> bool:
+        """Keep an event once per case and kind."""
+        return self._case_event(event, once=f"{event.case}\x1f{event.kind}")
+
+    def case(self, case: str) -> Case | None:
+        """One case by id."""
+        row = self._one("SELECT * FROM cases WHERE id = ?", (case,))
+        return None if row is None else _case(row)
+
+    def cases(self, statuses: Collection[CaseStatus] | None = None) -> list[Case]:
+        """Cases by due time."""
+        sql = "SELECT * FROM cases"
+        params: list[Any] = []
+        if statuses is not None:
+            if not statuses:
+                return []
+            states = sorted(str(s) for s in statuses)
+            sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
+            params = states
+        return [_case(row) for row in self._rows(sql + " ORDER BY due_at, id", params)]
+
+    def case_events(self, case: str | None = None) -> list[CaseEvent]:
+        """Case events in the order kept."""
+        sql = "SELECT * FROM case_events"
+        params: tuple[Any, ...] = ()
+        if case is not None:
+            sql += " WHERE case_id = ?"
+            params = (case,)
+        return [
+            CaseEvent(r["case_id"], r["kind"], r["who"], _at(r["at"]), r["note"])
+            for r in self._rows(sql + " ORDER BY seq", params)
+        ]
+
     # ------------------------------------------------------------ erasure
 
     def erase_customer(self, customer: str) -> str:
@@ -544,7 +647,7 @@ class SQLLedger(LedgerBase):
                 " customer = ?, key = key || ? WHERE customer = ?",
                 (alias, "\x1f" + alias, customer),
             )
-            for table in ("breaches", "compensations", "suppressions", "events"):
+            for table in ("breaches", "compensations", "suppressions", "events", "cases"):
                 self._execute(
                     f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608
                     (alias, customer),
@@ -567,6 +670,26 @@ def _breach(row: Any) -> Breach:
         opened_at=_at(row["opened_at"]),
         updated_at=_at(row["updated_at"]),
         resolved_at=from_ts(row["resolved_at"]),
+    )
+
+
+def _case(row: Any) -> Case:
+    amount = row["offer_amount"]
+    return Case(
+        id=row["id"],
+        customer=row["customer"],
+        subject=row["subject"],
+        origin=row["origin"],
+        status=row["status"],
+        team=row["team"],
+        opened_at=_at(row["opened_at"]),
+        due_at=_at(row["due_at"]),
+        updated_at=_at(row["updated_at"]),
+        silence_accepts=bool(row["silence_accepts"]),
+        missed=bool(row["missed"]),
+        offer=None if amount is None else Money(Decimal(amount), row["offer_currency"]),
+        offer_kind=row["offer_kind"],
+        offered_by=row["offered_by"],
     )
 
 

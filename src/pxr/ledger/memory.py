@@ -19,6 +19,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 import attrs
 
 from pxr.ledger import (
+    Case,
+    CaseEvent,
+    CaseStatus,
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
@@ -29,6 +32,7 @@ from pxr.ledger import (
 )
 from pxr.ledger._base import LedgerBase
 from pxr.model import Breach, Severity
+from pxr.money import Money
 
 __all__ = ["MemoryLedger"]
 
@@ -71,6 +75,9 @@ class MemoryLedger(LedgerBase):
         self._by_id: dict[int, str] = {}
         self._leases: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
+        self._cases: dict[str, Case] = {}
+        self._case_events: list[CaseEvent] = []
+        self._case_once: set[tuple[str, str]] = set()
         self._undo: list[list[Callable[[], object]]] = []
 
     def __repr__(self) -> str:
@@ -367,6 +374,72 @@ class MemoryLedger(LedgerBase):
         """Everything a rule stopped."""
         return list(self._suppressions)
 
+    # ------------------------------------------------------------ cases
+
+    def _keep_case_event(self, event: CaseEvent) -> None:
+        self._case_events.append(event)
+        self._log(partial(self._case_events.pop, -1))
+
+    @_locked
+    def open_case(self, case: Case, who: str) -> bool:
+        """Open a case once, with its ``opened`` event."""
+        if case.id in self._cases:
+            return False
+        self._cases[case.id] = case
+        self._log(lambda: self._cases.pop(case.id))
+        self._keep_case_event(CaseEvent(case.id, "opened", who, case.opened_at, case.origin))
+        return True
+
+    @_locked
+    def move_case(
+        self,
+        case: str,
+        expected: Collection[CaseStatus],
+        status: CaseStatus,
+        event: CaseEvent,
+        *,
+        offer: tuple[Money, str, str] | None = None,
+    ) -> bool:
+        """Move a case on, only from the states the step expects."""
+        old = self._cases.get(case)
+        if old is None or old.status not in expected:
+            return False
+        new = attrs.evolve(old, status=status, updated_at=event.at)
+        if offer is not None:
+            money, kind, by = offer
+            new = attrs.evolve(new, offer=money, offer_kind=kind, offered_by=by)
+        self._cases[case] = new
+        self._log(lambda: self._cases.__setitem__(case, old))
+        self._keep_case_event(event)
+        return True
+
+    @_locked
+    def note_case(self, event: CaseEvent) -> bool:
+        """Keep an event once per case and kind."""
+        key = (event.case, event.kind)
+        if key in self._case_once:
+            return False
+        self._case_once.add(key)
+        self._log(lambda: self._case_once.discard(key))
+        self._keep_case_event(event)
+        return True
+
+    @_locked
+    def case(self, case: str) -> Case | None:
+        """One case by id."""
+        return self._cases.get(case)
+
+    @_locked
+    def cases(self, statuses: Collection[CaseStatus] | None = None) -> list[Case]:
+        """Cases by due time."""
+        found = [c for c in self._cases.values() if statuses is None or c.status in statuses]
+        return sorted(found, key=lambda c: (c.due_at, c.id))
+
+    @_locked
+    def case_events(self, case: str | None = None) -> list[CaseEvent]:
+        """Case events in the order kept."""
+        return [e for e in self._case_events if case is None or e.case == case]
+
     # ------------------------------------------------------------ erasure
 
     @_locked
@@ -412,6 +485,9 @@ class MemoryLedger(LedgerBase):
         self._events = {
             (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
         }
+        for case_id, case in list(self._cases.items()):
+            if case.customer == customer:
+                self._cases[case_id] = attrs.evolve(case, customer=alias)
         return alias
 
     def close(self) -> None:
