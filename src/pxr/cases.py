@@ -32,6 +32,7 @@ import attrs
 
 from pxr.compensation import new_voucher_code
 from pxr.decide import BUDGET_WINDOW, MESSAGE_WINDOW, message_items, tally_for
+from pxr.delivery import send_time
 from pxr.errors import LedgerError, ValidationError
 from pxr.ledger import (
     Case,
@@ -41,10 +42,11 @@ from pxr.ledger import (
     Decision,
     DecisionItem,
     Ledger,
+    OutboxEntry,
 )
-from pxr.model import Breach, Compensation, Purpose, Severity, check_aware
+from pxr.model import Breach, Compensation, Content, Purpose, Referral, Severity, check_aware
 from pxr.money import Money, budget_allows, total_in
-from pxr.people import Role
+from pxr.people import AdrBody, Role
 from pxr.plugins import Plugins
 
 if TYPE_CHECKING:
@@ -362,13 +364,17 @@ def close(ledger: Ledger, case: str, *, by: str, at: dt.datetime, note: str | No
         return _get(ledger, case)
 
 
-def refer(ledger: Ledger, policy: Policy, case: str, *, by: str, at: dt.datetime) -> Case:
-    """End an unresolved case by referring the customer to the ADR body.
+def refer(recovery: Recovery, case: str, *, by: str, at: dt.datetime) -> Case:
+    """End an unresolved case by telling the customer, by e-mail, where to turn.
 
-    The event names the body (from the policy's ADR data) and whether the
-    host takes part, as Directive 2013/11/EU Art. 13(3) asks a trader to say.
+    The e-mail names the ADR body for the host's country and sector (from
+    the policy's ADR data), its website, and whether the host takes part, as
+    Directive 2013/11/EU Art. 13(3) asks, in the customer's language. Without
+    a known body, or without an e-mail address, the case is handed to the
+    team instead (a person must tell the customer on another durable medium).
     """
     check_aware(at, "at")
+    ledger, policy = recovery.ledger, recovery.policy
     body = policy.cases.adr_body()
     if body is None:
         note = "no ADR body known for this country and sector: add one with [cases] adr_file"
@@ -376,13 +382,48 @@ def refer(ledger: Ledger, policy: Policy, case: str, *, by: str, at: dt.datetime
         takes_part = "takes part" if policy.cases.adr_participates else "does not take part"
         note = f"{body.name} ({body.website}); the trader {takes_part}"
     with ledger.transaction():
-        ledger.move_case(
+        moved = ledger.move_case(
             case,
             _LIVE | {CaseStatus.REJECTED},
             CaseStatus.REFERRED,
             CaseEvent(case, str(CaseStatus.REFERRED), by, at, note),
         )
-        return _get(ledger, case)
+        found = _get(ledger, case)
+        if moved:
+            told = body is not None and _queue_referral(recovery, found, body, at)
+            if not told:
+                _hand_over(ledger, recovery.plugins, case, HandOverReason.UNREACHABLE, at)
+        return found
+
+
+def _queue_referral(recovery: Recovery, case: Case, body: AdrBody, at: dt.datetime) -> bool:
+    """Queue the referral e-mail; ``False`` if the customer has no e-mail address."""
+    customer = recovery.customers.get(case.customer)
+    if customer is None or not customer.email or "email" not in recovery.plugins.registry.channels:
+        return False
+    # A legal notice on a durable medium: e-mail, whatever the customer's
+    # channel order, and not counted against the marketing-style daily cap.
+    recovery.ledger.enqueue(
+        OutboxEntry(
+            key=f"case:{case.id}\x1freferral",
+            customer=customer.id,
+            subject=case.subject,
+            threshold=None,
+            severity=None,
+            created_at=at,
+            channel="email",
+            to=customer.email,
+            locale=customer.locale,
+            timezone=customer.timezone,
+            send_at=send_time(customer, at, recovery.policy),
+            content=Content(
+                purpose=Purpose.REFERRAL,
+                subject=case.subject,
+                referral=Referral(body.name, body.website, recovery.policy.cases.adr_participates),
+            ),
+        )
+    )
+    return True
 
 
 # ------------------------------------------------------------ the sweeper
@@ -397,7 +438,7 @@ class SweepReport:
     referred: tuple[str, ...] = ()
 
 
-def sweep(ledger: Ledger, policy: Policy, plugins: Plugins, now: dt.datetime) -> SweepReport:
+def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
     """Hand over what is about to miss its deadline (once), and end what missed it.
 
     A case within ``[cases] escalate_before`` of its deadline is handed to its
@@ -408,7 +449,8 @@ def sweep(ledger: Ledger, policy: Policy, plugins: Plugins, now: dt.datetime) ->
     workers at once: each step is a conditional write.
     """
     check_aware(now, "now")
-    warn = policy.cases.escalate_before
+    ledger, plugins = recovery.ledger, recovery.plugins
+    warn = recovery.policy.cases.escalate_before
     escalated: list[str] = []
     accepted: list[str] = []
     referred: list[str] = []
@@ -426,7 +468,7 @@ def sweep(ledger: Ledger, policy: Policy, plugins: Plugins, now: dt.datetime) ->
                         accepted.append(case.id)
                         _hand_over(ledger, plugins, case.id, HandOverReason.DEADLINE, now)
                     continue
-                if refer(ledger, policy, case.id, by=PXR, at=now).status == CaseStatus.REFERRED:
+                if refer(recovery, case.id, by=PXR, at=now).status == CaseStatus.REFERRED:
                     referred.append(case.id)
                 continue
             warning = "silence counts as acceptance" if case.silence_accepts else None

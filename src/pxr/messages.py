@@ -37,7 +37,7 @@ from pxr.i18n import (
     safe_format,
     translator,
 )
-from pxr.model import Compensation, Customer
+from pxr.model import Compensation, Customer, Referral
 
 __all__ = ["FORMS", "TOPICS", "Parts", "Rendered", "compose", "join", "render"]
 
@@ -55,6 +55,11 @@ class Rendered:
 
 def _title(t: Translator, purpose: str, topic: str) -> str:
     """The e-mail subject: the apology first, and what happened."""
+    if purpose == "referral":
+        # NOTE: Subject of the e-mail that closes a complaint we could not
+        # settle and names an out-of-court dispute resolution body. {subject}:
+        # a bare reference code (PL-1001).
+        return t.gettext("Your complaint about {subject}: where you can turn")
     if purpose == "resolution":
         # NOTE: Subject of the follow-up once the problem is fixed. {subject}: a
         # bare reference code (PL-1001).
@@ -259,6 +264,32 @@ def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool)
     return None
 
 
+def _referral(t: Translator, referral: Referral) -> list[str]:
+    """The sentences Directive 2013/11/EU Art. 13(3) asks for when a complaint
+    is not settled: the ADR body, its website, whether the trader takes part.
+    Templates with ``{subject}``, ``{body}`` and ``{website}``."""
+    # NOTE: A complaint we could not settle. {subject}: a bare reference code
+    # (PL-1001). Sincere, not legalistic.
+    lead = t.gettext("We're sorry that we could not settle your complaint about {subject}.")
+    # NOTE: {body}: the name of an out-of-court (alternative) dispute resolution
+    # body, in its own language ("De Geschillencommissie"); never declined, so
+    # build the sentence around it (an apposition after a colon works).
+    # {website}: its web address. Use the official term for "alternative
+    # dispute resolution" in your language.
+    pointer = t.gettext(
+        "You can turn to an independent alternative dispute resolution body: {body}, {website}."
+    )
+    if referral.participates:
+        # NOTE: After the name of the dispute resolution body: the trader will
+        # take part in its procedure.
+        stance = t.gettext("We will take part in its procedure.")
+    else:
+        # NOTE: After the name of the dispute resolution body: the trader has not
+        # committed to take part in its procedure. Say it plainly and neutrally.
+        stance = t.gettext("We have not committed to taking part in its procedure.")
+    return [lead, pointer, stance]
+
+
 def _closing(t: Translator, form: str) -> str:
     if form == "short":
         # NOTE: The last sentence of an SMS: the customer need do nothing.
@@ -307,8 +338,10 @@ def compose(
     compensations: Sequence[Compensation] = (),
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
+    referral: Referral | None = None,
 ) -> Parts:
-    """The parts of the message for ``purpose`` (``notice``, ``escalation``, ``resolution``)."""
+    """The parts of the message for ``purpose`` (``notice``, ``escalation``,
+    ``resolution``, or ``referral`` with the ADR body in ``referral``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     # Words, numbers and dates in one language: the locale whose catalog speaks.
     locale = t.locale
@@ -328,11 +361,14 @@ def compose(
         lead = _apology(t, topic, has_delay, form == "short")
     short = form == "short"
     sentences = [safe_format(lead, values)]
+    if purpose == "referral" and referral is not None:
+        values |= {"body": referral.name, "website": referral.website}
+        sentences = [safe_format(template, values) for template in _referral(t, referral)]
     for compensation in compensations:
         offer = _offer(t, compensation, short, top_up=purpose == "escalation")
         if offer is not None:
             sentences.append(safe_format(offer, _values(compensation, customer, locale)))
-    closing = _closing(t, form) if purpose != "resolution" else None
+    closing = _closing(t, form) if purpose not in ("resolution", "referral") else None
     if form != "email":
         return Parts(None, None, " ".join(sentences), closing)
     # NOTE: Not shown to customers. Translate as "no" where greeting someone
