@@ -171,7 +171,7 @@ def test_escalate_hands_a_follow_up_task_to_the_host() -> None:
     assert ("hand_over", ("care", 1, "c-anna")) in recorder.calls
 
 
-def test_a_contact_follow_up_hands_its_case_to_the_team_once() -> None:
+def test_a_follow_up_and_a_critical_breach_hand_the_case_over_once_each() -> None:
     recorder = Recorder()
     text = """
     [[thresholds]]
@@ -185,8 +185,12 @@ def test_a_contact_follow_up_hands_its_case_to_the_team_once() -> None:
     recovery.observe(signal)
     recovery.observe(signal)
     recovery.observe(attrs.evolve(signal, value=1))
+    recovery.observe(attrs.evolve(signal, value=1))
     handed = [c for c in recorder.calls if c[0] == "case_handed_over"]
-    assert handed == [("case_handed_over", ("care", "contact", "c-anna"))]
+    assert handed == [
+        ("case_handed_over", ("care", "contact", "c-anna")),
+        ("case_handed_over", ("care", "critical", "c-anna")),
+    ]
 
 
 def test_a_failing_plugin_is_reported_and_the_others_still_run(

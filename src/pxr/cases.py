@@ -76,6 +76,10 @@ VOUCHER_VALIDITY = dt.timedelta(days=365)
 #: What a person may offer.
 OFFER_KINDS = ("refund", "voucher")
 _LIVE = frozenset({CaseStatus.OPEN, CaseStatus.AWAITING_APPROVAL, CaseStatus.OFFERED})
+#: Cases that still need a person: the live ones and rejected offers.
+_WORK = _LIVE | {CaseStatus.REJECTED}
+#: Where a person may make an offer: a fresh case, or after a rejected offer.
+_OFFERABLE = frozenset({CaseStatus.OPEN, CaseStatus.REJECTED})
 _ATTEMPTS = 8
 
 
@@ -148,11 +152,11 @@ def open_hand_over(
     reason: HandOverReason,
     at: dt.datetime,
 ) -> Case | None:
-    """Hand the case about ``subject`` to the policy's team, once per case.
+    """Hand the case about ``subject`` to the policy's team, once per case and reason.
 
     Opens the case if needed, keeps a ``handed over`` event, and calls the
     ``case_handed_over`` hook after the commit. ``None`` if it was handed
-    over before. Meant for callers outside the engine too (a dispatcher whose
+    over for this reason before. Meant for callers outside the engine too (a dispatcher whose
     message dead-lettered on every channel).
     """
     with ledger.transaction():
@@ -200,12 +204,13 @@ def offer(
     role: str,
     at: dt.datetime,
 ) -> Case:
-    """Offer ``amount`` as ``kind`` (``refund`` or ``voucher``) on an open case.
+    """Offer ``amount`` as ``kind`` (``refund`` or ``voucher``) on an open case
+    (or after the customer rejected an earlier offer).
 
     Within ``role``'s authority it is issued at once (once, inside the
     customer's budget) and the customer is told; above it, the case waits
     for :func:`approve`. Returns the case as it is now; an offer on a case
-    that has one already changes nothing.
+    that has a live one already changes nothing.
     """
     check_aware(at, "at")
     if kind not in OFFER_KINDS:
@@ -222,7 +227,7 @@ def offer(
         within = authority.allows(amount, policy.rates)
         status = CaseStatus.OFFERED if within else CaseStatus.AWAITING_APPROVAL
         event = CaseEvent(case, str(status), by, at, f"{role}: {kind} {amount}")
-        moved = ledger.move_case(case, {CaseStatus.OPEN}, status, event, offer=(amount, kind, by))
+        moved = ledger.move_case(case, _OFFERABLE, status, event, offer=(amount, kind, by))
         if moved and within:
             _issue(recovery, _get(ledger, case), at)
         return _get(ledger, case)
@@ -454,14 +459,14 @@ def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
     escalated: list[str] = []
     accepted: list[str] = []
     referred: list[str] = []
-    for case in ledger.cases(_LIVE):
+    for case in ledger.cases(_WORK):
         if case.due_at - warn > now:
             break  # by due time: the rest are later still
+        if case.status == CaseStatus.OFFERED:
+            continue  # answered in time: the customer's answer is awaited
         with ledger.transaction():
             if case.due_at <= now:
-                if case.status == CaseStatus.OFFERED:
-                    continue  # answered in time: the customer's answer is awaited
-                if case.silence_accepts:
+                if case.silence_accepts and case.status != CaseStatus.REJECTED:
                     note = "no answer within the legal deadline: the complaint counts as accepted"
                     event = CaseEvent(case.id, str(CaseStatus.ACCEPTED), PXR, now, note)
                     if ledger.move_case(case.id, _LIVE, CaseStatus.ACCEPTED, event):
@@ -528,7 +533,7 @@ def tasks(
     check_aware(now, "now")
     found: list[Task] = []
     if "case" in kinds:
-        statuses = {CaseStatus.AWAITING_APPROVAL} if approvals else _LIVE
+        statuses = {CaseStatus.AWAITING_APPROVAL} if approvals else _WORK
         for case in ledger.cases(statuses):
             note: str | None = None
             if case.offer is not None:
@@ -542,7 +547,8 @@ def tasks(
                     str(case.status),
                     case.due_at,
                     case.team,
-                    case.due_at <= now,
+                    # An offer answered the complaint in time: the customer's turn.
+                    case.due_at <= now and case.status != CaseStatus.OFFERED,
                     note,
                 )
             )

@@ -1,5 +1,5 @@
 """The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``journey``, ``metrics``,
-``report``, ``plugins`` and ``catalogs``.
+``report``, ``plugins``, ``catalogs`` and ``tasks``.
 
 Exit status: 0 all good; 1 some input lines were rejected (each reported,
 the rest processed); 2 the policy or the command line is unusable.
@@ -20,6 +20,7 @@ from typing import TextIO
 
 from pxr import __version__
 from pxr._privacy import mask_address
+from pxr._tasks_cli import add_tasks_parser
 from pxr.engine import Recovery
 from pxr.errors import EventError, LedgerError, PolicyError, PxrError, ValidationError
 from pxr.events import read_events
@@ -477,6 +478,9 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("customer", metavar="CUSTOMER", help="the customer's id")
     erase.add_argument("--store", metavar="FILE", required=True, help="the SQLite ledger")
     erase.set_defaults(run=_erase)
+
+    # ``pxr tasks``: the care team's work queue (pxr._tasks_cli).
+    add_tasks_parser(commands)
     return parser
 
 

@@ -131,7 +131,7 @@ def hand_over(breach: Breach, compensation: Compensation, customer: Customer) ->
 def case_handed_over(case: Case, reason: str) -> None:
     """A case went to a team: open a ticket in your helpdesk.
 
-    Called once per case, after the commit, whatever handed it over
+    Called once per case and reason, after the commit, whatever handed it over
     (``reason``: ``complaint after notice``, ``contact``, ``critical``,
     ``rejected``, ``deadline``, ``dead letter``, ``unreachable``…).
     ``case.team`` says who, ``case.due_at`` the answer deadline,

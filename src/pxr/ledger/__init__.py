@@ -457,7 +457,7 @@ class CaseStore(Protocol):
         ...
 
     def note_case(self, event: CaseEvent) -> bool:
-        """Keep ``event`` once per (case, kind); ``False`` if it was kept before."""
+        """Keep ``event`` once per (case, kind, note); ``False`` if it was kept before."""
         ...
 
     def case(self, case: str) -> Case | None:

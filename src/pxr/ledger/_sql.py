@@ -597,8 +597,9 @@ class SQLLedger(LedgerBase):
         return True
 
     def note_case(self, event: CaseEvent) -> bool:
-        """Keep an event once per case and kind."""
-        return self._case_event(event, once=f"{event.case}\x1f{event.kind}")
+        """Keep an event once per case, kind and note."""
+        once = "\x1f".join((event.case, event.kind, event.note or ""))
+        return self._case_event(event, once=once)
 
     def case(self, case: str) -> Case | None:
         """One case by id."""

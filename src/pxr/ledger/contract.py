@@ -499,13 +499,20 @@ class LedgerContract:
         assert sorted(wins) == [False] * 5 + [True]
         assert [e.kind for e in ledger.case_events("K-1")] == ["opened", "closed"]
 
-    def test_a_note_is_kept_once_per_case_and_kind(self, ledger: Ledger) -> None:
+    def test_a_note_is_kept_once_per_case_kind_and_note(self, ledger: Ledger) -> None:
         ledger.open_case(_case(), "pxr")
         assert ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13)))
         assert not ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(14)))
-        assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(14)))
+        assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(14), "rejected"))
+        assert not ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "rejected"))
+        assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "deadline"))
         kinds = [(e.kind, e.at) for e in ledger.case_events()]
-        assert kinds == [("opened", _at()), ("escalated", _at(13)), ("handed over", _at(14))]
+        assert kinds == [
+            ("opened", _at()),
+            ("escalated", _at(13)),
+            ("handed over", _at(14)),
+            ("handed over", _at(15)),
+        ]
 
     def test_a_rolled_back_case_leaves_nothing(self, ledger: Ledger) -> None:
         def crash() -> None:

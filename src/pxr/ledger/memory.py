@@ -77,7 +77,7 @@ class MemoryLedger(LedgerBase):
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
         self._cases: dict[str, Case] = {}
         self._case_events: list[CaseEvent] = []
-        self._case_once: set[tuple[str, str]] = set()
+        self._case_once: set[tuple[str, str, str]] = set()
         self._undo: list[list[Callable[[], object]]] = []
 
     def __repr__(self) -> str:
@@ -415,8 +415,8 @@ class MemoryLedger(LedgerBase):
 
     @_locked
     def note_case(self, event: CaseEvent) -> bool:
-        """Keep an event once per case and kind."""
-        key = (event.case, event.kind)
+        """Keep an event once per case, kind and note."""
+        key = (event.case, event.kind, event.note or "")
         if key in self._case_once:
             return False
         self._case_once.add(key)
