@@ -344,3 +344,23 @@ def test_a_host_adr_file_overrides_a_shipped_body(tmp_path: Path) -> None:
     body = load_policy(tmp_path / "policy.toml").cases.adr_body()
     assert body is not None
     assert body.name == "ANPC - SAL"
+
+
+def test_a_customer_no_channel_reaches_is_handed_to_a_person(ledger: Ledger) -> None:
+    nobody = Customer(id="c-anna", locale="pl")
+    recovery = Recovery(policy_from(PARCEL + PEOPLE), ledger, customers=[nobody])
+    recovery.observe(Signal("c-anna", "PL-1", "delivery_delay", 2, at(2)))
+    recovery.observe(Signal("c-anna", "PL-1", "delivery_delay", 2, at(2)))
+    (case,) = ledger.cases()
+    handed = [e.note for e in ledger.case_events(case.id) if e.kind == "handed over"]
+    assert (case.origin, handed) == ("unreachable", ["unreachable"])
+
+
+def test_a_critical_breach_opens_a_case_for_the_team_once(ledger: Ledger) -> None:
+    recovery = recovery_on(ledger)
+    late = Signal("c-anna", "PL-1", "delivery_delay", 200, at(9), {"order_total": "100.00"})
+    recovery.observe(late)
+    recovery.observe(late)
+    (case,) = ledger.cases()
+    assert (case.origin, case.missed) == ("critical", False)
+    assert [e.kind for e in ledger.case_events(case.id)] == ["opened", "handed over"]

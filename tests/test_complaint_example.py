@@ -83,6 +83,20 @@ def test_the_commands_of_the_cookbook_page_run_the_story(
         assert purposes == ["notice", "notice", "notice", "referral"]
     finally:
         ledger.close()
+    counted = json.loads(pxr(capsys, "metrics", "--store", str(store), "--json"))["cases"]
+    assert counted == {
+        "opened": 3,
+        "missed": 2,
+        "open_now": 1,
+        "answered_in_time": 2,
+        "referred": 1,
+        "deemed_accepted": 1,
+        "approvals": 1,
+        "approval_hours": pytest.approx(1 + 50 / 60),
+    }
+    page = tmp_path / "report.html"
+    pxr(capsys, "report", "--store", str(store), "-o", str(page))
+    assert "People in the loop" in page.read_text(encoding="utf-8")
 
 
 def test_replaying_the_story_changes_nothing(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import statistics
 from collections.abc import Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from pxr.ledger import (
     Case,
     CaseEvent,
     CaseStatus,
+    CaseStore,
     CompensationRecord,
     Decision,
     DecisionItem,
@@ -54,12 +56,14 @@ if TYPE_CHECKING:
     from pxr.policy import Policy
 
 __all__ = [
+    "CaseStats",
     "HandOverReason",
     "SweepReport",
     "Task",
     "answer",
     "approve",
     "case_id",
+    "case_stats",
     "close",
     "offer",
     "open_case",
@@ -604,3 +608,63 @@ def complaint_case(
     if opened is not None and we_were_first:
         _hand_over(recovery.ledger, recovery.plugins, opened.id, reason, at)
     return opened
+
+
+# ------------------------------------------------------------ what the report counts
+
+#: The events that answer a complaint: an offer made, or the case settled.
+_ANSWERS = frozenset({"offered", "approved", "accepted", "closed"})
+
+
+@attrs.frozen
+class CaseStats:
+    """Cases at a glance, for ``pxr metrics`` and the report.
+
+    ``missed`` counts complaints about subjects no rule had flagged: the
+    problems monitoring missed. ``answered_in_time`` counts cases whose first
+    answer (an offer issued, or the case settled) came by their deadline;
+    ``deemed_accepted`` those where the law took silence as acceptance.
+    ``approval_hours`` is the median wait from an offer above authority to
+    its approval.
+    """
+
+    opened: int = 0
+    missed: int = 0
+    open_now: int = 0
+    answered_in_time: int = 0
+    referred: int = 0
+    deemed_accepted: int = 0
+    approvals: int = 0
+    approval_hours: float | None = None
+
+
+def case_stats(ledger: CaseStore) -> CaseStats:
+    """Count the cases and their events once."""
+    found = ledger.cases()
+    events: dict[str, list[CaseEvent]] = {}
+    for event in ledger.case_events():
+        events.setdefault(event.case, []).append(event)
+    in_time = deemed = approvals = 0
+    waits: list[float] = []
+    for case in found:
+        history = events.get(case.id, [])
+        answered = [e.at for e in history if e.kind in _ANSWERS and e.who != PXR]
+        if answered and min(answered) <= case.due_at:
+            in_time += 1
+        if any(e.kind == "accepted" and e.who == PXR for e in history):
+            deemed += 1
+        asked = [e.at for e in history if e.kind == str(CaseStatus.AWAITING_APPROVAL)]
+        approved = [e.at for e in history if e.kind == "approved"]
+        if asked and approved:
+            approvals += 1
+            waits.append((min(approved) - min(asked)).total_seconds() / 3600)
+    return CaseStats(
+        opened=len(found),
+        missed=sum(c.missed for c in found),
+        open_now=sum(c.status in _WORK for c in found),
+        answered_in_time=in_time,
+        referred=sum(c.status == CaseStatus.REFERRED for c in found),
+        deemed_accepted=deemed,
+        approvals=approvals,
+        approval_hours=statistics.median(waits) if waits else None,
+    )

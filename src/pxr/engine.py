@@ -217,7 +217,7 @@ class Recovery:
                 breach = item.breach
                 breaches[breach.key] = breach
                 if breach.severity == Severity.CRITICAL:
-                    self._case(breach, cases.HandOverReason.CRITICAL, at)
+                    self._case(breach.customer, breach.subject, cases.HandOverReason.CRITICAL, at)
                 if item.previous is None:
                     self._hook("breach_opened", breach=breach)
                     actions.append(
@@ -246,6 +246,9 @@ class Recovery:
             elif isinstance(item, CompensationRecord):
                 actions.append(self._issued(item, breaches[item.threshold, item.subject], customer))
             elif isinstance(item, SuppressionRecord):
+                if item.kind == Reason.UNREACHABLE and item.what == "message":
+                    # No channel reaches the customer: a person must.
+                    self._case(item.customer, item.subject, cases.HandOverReason.UNREACHABLE, at)
                 actions.append(
                     Suppressed(
                         customer=item.customer,
@@ -262,14 +265,16 @@ class Recovery:
                 actions.append(self._queued(item, customer))
         return actions
 
-    def _case(self, breach: Breach, reason: cases.HandOverReason, at: dt.datetime) -> None:
-        """Open the breach's case and hand it to the team (once, after the commit)."""
+    def _case(
+        self, customer: str, subject: str, reason: cases.HandOverReason, at: dt.datetime
+    ) -> None:
+        """Open the subject's case and hand it to the team (once, after the commit)."""
         cases.open_hand_over(
             self.ledger,
             self.policy,
             self.plugins,
-            customer=breach.customer,
-            subject=breach.subject,
+            customer=customer,
+            subject=subject,
             reason=reason,
             at=at,
         )
@@ -282,7 +287,9 @@ class Recovery:
         if compensation.kind == "contact":
             # A person takes over: the host's helpdesk opens a case.
             self._hook("hand_over", breach=breach, compensation=compensation, customer=customer)
-            self._case(breach, cases.HandOverReason.CONTACT, record.created_at)
+            self._case(
+                breach.customer, breach.subject, cases.HandOverReason.CONTACT, record.created_at
+            )
         return CompensationIssued(
             customer=record.customer,
             subject=record.subject,

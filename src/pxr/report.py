@@ -326,6 +326,7 @@ def render_report(
     sections.append(_cost_table(m))
     sections.append(_control(m))
     sections.append(_follow_ups(m))
+    sections.append(_cases(m))
     body = "\n".join(sections)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -461,4 +462,24 @@ def _follow_ups(m: Metrics) -> str:
         f"<tr><td>done</td><td class=n>{f.done}</td></tr>"
         f"<tr><td>on time</td><td class=n>{f.on_time}</td></tr>"
         f"<tr><td>median time to contact</td><td class=n>{_e(hours)}</td></tr></table>"
+    )
+
+
+def _cases(m: Metrics) -> str:
+    k = m.cases
+    wait = f"{k.approval_hours:.1f} h" if k.approval_hours is not None else "–"
+    rows = [
+        ("opened", k.opened),
+        ("about problems monitoring missed", k.missed),
+        ("answered within the deadline", k.answered_in_time),
+        ("deemed accepted (no answer in time)", k.deemed_accepted),
+        ("referred to an ADR body", k.referred),
+        ("still open", k.open_now),
+        ("offers approved above an agent's authority", k.approvals),
+    ]
+    cells = "".join(f"<tr><td>{_e(label)}</td><td class=n>{n}</td></tr>" for label, n in rows)
+    return (
+        "<h2>People in the loop: complaints and hand-overs</h2>"
+        f"<table>{cells}<tr><td>median wait for approval</td><td class=n>{_e(wait)}</td></tr>"
+        "</table>"
     )
