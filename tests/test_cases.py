@@ -364,3 +364,45 @@ def test_a_critical_breach_opens_a_case_for_the_team_once(ledger: Ledger) -> Non
     (case,) = ledger.cases()
     assert (case.origin, case.missed) == ("critical", False)
     assert [e.kind for e in ledger.case_events(case.id)] == ["opened", "handed over"]
+
+
+def test_a_new_offer_after_a_rejection_is_issued_too(ledger: Ledger) -> None:
+    recovery = recovery_on(ledger)
+    case = complained(recovery)
+    offer(recovery, case, pln("20"), kind="refund", by="ola", role="agent", at=at(3))
+    answer(recovery, case, accepted=False, at=at(4))
+    again = offer(recovery, case, pln("30"), kind="refund", by="ola", role="agent", at=at(5))
+    assert again.status == CaseStatus.OFFERED
+    paid = [r.compensation.amount for r in ledger.compensations()]
+    assert paid == [pln("20"), pln("30")]
+    assert len(list(ledger.outbox())) == 2
+
+
+def test_supervisors_approving_at_once_pay_once(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    first = SQLiteLedger(path)
+    recovery = recovery_on(first)
+    case = complained(recovery)
+    offer(recovery, case, pln("200"), kind="refund", by="ola", role="agent", at=at(3))
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        ledger = SQLiteLedger(path)
+        try:
+            start.wait()
+            approve(recovery_on(ledger), case, by=f"s{n}", role="supervisor", at=at(4))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            ledger.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [r.compensation.amount for r in first.compensations()] == [pln("200")]
+    assert [e.kind for e in first.case_events(case)].count("approved") == 1
+    first.close()

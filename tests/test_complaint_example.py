@@ -142,3 +142,30 @@ def test_workers_sweeping_at_once_hand_over_once(tmp_path: Path) -> None:
         assert kinds.count("handed over") == 4  # Tom's complaint after our notice, and 3 deadlines
     finally:
         ledger.close()
+
+
+def test_tasks_errors_say_what_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "complaint.db"
+    assert main(["tasks", "--store", str(store)]) == 2
+    assert "no such ledger file" in capsys.readouterr().err
+    pxr(capsys, "simulate", POLICY, EVENTS, "--store", str(store))
+    offered = ["tasks", "offer", "K-NOPE", "10", "--by", "ola", "--role", "agent"]
+    assert main([*offered, *acting(store, "2026-03-05T09:00:00+01:00")]) == 2
+    assert "no case 'K-NOPE'" in capsys.readouterr().err
+    no_policy = [
+        "tasks",
+        "approve",
+        ANNA,
+        "--by",
+        "p",
+        "--role",
+        "supervisor",
+        "--store",
+        str(store),
+    ]
+    assert main(no_policy) == 2
+    assert "--policy" in capsys.readouterr().err
+    assert main(["tasks", "--store", str(store), "--now", "yesterday"]) == 2
+    assert "ISO 8601" in capsys.readouterr().err

@@ -274,9 +274,15 @@ def _issue(recovery: Recovery, case: Case, at: dt.datetime) -> None:
         expires_at=at + VOUCHER_VALIDITY if voucher else None,
         note=f"offered by {case.offered_by}",
     )
-    # The case stands in for a breach: one compensation and one message per case.
+    # The case stands in for a breach: one compensation and one message per
+    # offer, the n-th offer on the case (stable on replay: a replayed step
+    # moves nothing and issues nothing).
+    made = sum(
+        e.kind in (CaseStatus.OFFERED, CaseStatus.AWAITING_APPROVAL)
+        for e in ledger.case_events(case.id)
+    )
     stand_in = Breach(
-        threshold=f"case:{case.id}",
+        threshold=f"case:{case.id}#{made}",
         subject=case.subject,
         customer=case.customer,
         severity=Severity.MINOR,
