@@ -9,8 +9,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pxr import Case, Customer, Plugins, Recovery, SQLiteLedger, hookimpl, load_policy
+from pxr import (
+    Case,
+    Customer,
+    MemoryLedger,
+    Plugins,
+    Recovery,
+    SQLiteLedger,
+    hookimpl,
+    load_policy,
+)
 from pxr.cases import (
     HandOverReason,
     answer,
@@ -406,3 +417,69 @@ def test_supervisors_approving_at_once_pay_once(tmp_path: Path) -> None:
     assert [r.compensation.amount for r in first.compensations()] == [pln("200")]
     assert [e.kind for e in first.case_events(case)].count("approved") == 1
     first.close()
+
+
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("offer"), st.sampled_from(["20", "120"])),
+        st.tuples(st.just("approve"), st.sampled_from(["agent", "supervisor"])),
+        st.tuples(st.just("answer"), st.booleans()),
+        st.tuples(st.just("close"), st.none()),
+        st.tuples(st.just("refer"), st.none()),
+        st.tuples(st.just("sweep"), st.integers(min_value=3, max_value=20)),
+    ),
+    max_size=8,
+)
+
+
+def play(ledger: Ledger, steps: list[tuple[str, object]]) -> list[tuple[str, str, str]]:
+    """Run ``steps`` on one case, twice over (a replay); what the ledger holds."""
+    recovery = recovery_on(ledger, people=PEOPLE.replace('country = "PL"', 'country = "NL"'))
+    case = complained(recovery)
+    for _ in range(2):
+        for day, (step, arg) in enumerate(steps, start=3):
+            when = at(day)
+            try:
+                if step == "offer":
+                    offer(
+                        recovery, case, pln(str(arg)), kind="refund", by="o", role="agent", at=when
+                    )
+                elif step == "approve":
+                    approve(recovery, case, by="s", role=str(arg), at=when)
+                elif step == "answer":
+                    answer(recovery, case, accepted=bool(arg), at=when)
+                elif step == "close":
+                    close(ledger, case, by="o", at=when)
+                elif step == "refer":
+                    refer(recovery, case, by="o", at=when)
+                else:
+                    sweep(recovery, at(int(str(arg))))
+            except ValidationError:
+                pass  # an agent approving above their authority: refused, nothing written
+    found = ledger.case(case)
+    assert found is not None
+    return [(found.status, "", "")] + [
+        (e.kind, e.who, e.note or "") for e in ledger.case_events(case)
+    ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS)
+def test_any_sequence_pays_each_offer_once_the_same_on_every_ledger(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, object]]
+) -> None:
+    memory, sqlite = MemoryLedger(), SQLiteLedger(tmp_path_factory.mktemp("l") / "l.db")
+    try:
+        history = play(memory, steps)
+        assert play(sqlite, steps) == history
+        issued = [kind for kind, _, _ in history[1:] if kind in ("offered", "approved")]
+        for ledger in (memory, sqlite):
+            assert len(list(ledger.compensations())) == len(issued)
+            assert sum(e.purpose == "notice" for e in ledger.outbox()) == len(issued)
+            assert sum(e.purpose == "referral" for e in ledger.outbox()) == (
+                history[0][0] == CaseStatus.REFERRED
+            )
+    finally:
+        sqlite.close()
