@@ -477,7 +477,7 @@ def test_any_sequence_pays_each_offer_once_the_same_on_every_ledger(
         issued = [kind for kind, _, _ in history[1:] if kind in ("offered", "approved")]
         for ledger in (memory, sqlite):
             assert len(list(ledger.compensations())) == len(issued)
-            assert sum(e.purpose == "notice" for e in ledger.outbox()) == len(issued)
+            assert sum(e.purpose == "offer" for e in ledger.outbox()) == len(issued)
             assert sum(e.purpose == "referral" for e in ledger.outbox()) == (
                 history[0][0] == CaseStatus.REFERRED
             )

@@ -80,7 +80,7 @@ def test_the_commands_of_the_cookbook_page_run_the_story(
             "voucher",
         ]
         purposes = [e.purpose for e in ledger.outbox()]
-        assert purposes == ["notice", "notice", "notice", "referral"]
+        assert purposes == ["notice", "offer", "offer", "referral"]
     finally:
         ledger.close()
     counted = json.loads(pxr(capsys, "metrics", "--store", str(store), "--json"))["cases"]

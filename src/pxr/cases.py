@@ -314,7 +314,7 @@ def _issue(recovery: Recovery, case: Case, at: dt.datetime) -> None:
             )
         ]
         items += message_items(
-            Purpose.NOTICE,
+            Purpose.OFFER,
             stand_in,
             customer,
             at,

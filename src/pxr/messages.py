@@ -55,6 +55,11 @@ class Rendered:
 
 def _title(t: Translator, purpose: str, topic: str) -> str:
     """The e-mail subject: the apology first, and what happened."""
+    if purpose == "offer":
+        # NOTE: Subject of the e-mail answering a customer's complaint with an
+        # offer (a refund or a voucher) a person made. {subject}: a bare
+        # reference code (PL-1001).
+        return t.gettext("Your complaint about {subject}: our answer")
     if purpose == "referral":
         # NOTE: Subject of the e-mail that closes a complaint we could not
         # settle and names an out-of-court dispute resolution body. {subject}:
@@ -264,6 +269,20 @@ def _offer(t: Translator, compensation: Compensation, short: bool, top_up: bool)
     return None
 
 
+def _complaint_answer(t: Translator, short: bool) -> str:
+    """The first sentence of an answer to a complaint, before the offer."""
+    if short:
+        # NOTE: SMS answering a customer's complaint, before the offer. {subject}:
+        # a bare reference code (PL-1001). Keep it short: an SMS costs per segment.
+        return t.gettext("Sorry about {subject}, and thank you for telling us.")
+    # NOTE: The first sentences of an answer to a customer's complaint, before
+    # the offer (a refund or a voucher). {subject}: a bare reference code
+    # (PL-1001).
+    return t.gettext(
+        "Thank you for your complaint about {subject}. We're sorry, and we want to put it right."
+    )
+
+
 def _referral(t: Translator, referral: Referral) -> list[str]:
     """The sentences Directive 2013/11/EU Art. 13(3) asks for when a complaint
     is not settled: the ADR body, its website, whether the trader takes part.
@@ -357,6 +376,8 @@ def compose(
         )
     elif purpose == "escalation":
         lead = _update(t, topic, has_delay, form == "short")
+    elif purpose == "offer":
+        lead = _complaint_answer(t, form == "short")
     else:
         lead = _apology(t, topic, has_delay, form == "short")
     short = form == "short"

@@ -76,6 +76,7 @@ class Purpose(enum.StrEnum):
     ESCALATION = "escalation"  #: the breach's severity rose
     RESOLUTION = "resolution"  #: the host said the problem is fixed
     GROUP = "group"  #: several due messages sent as one
+    OFFER = "offer"  #: a person's offer on a complaint, issued
     REFERRAL = "referral"  #: a complaint ended unresolved: where the customer may turn
 
 
