@@ -360,7 +360,7 @@ def compose(
     referral: Referral | None = None,
 ) -> Parts:
     """The parts of the message for ``purpose`` (``notice``, ``escalation``,
-    ``resolution``, or ``referral`` with the ADR body in ``referral``)."""
+    ``resolution``, ``offer``, or ``referral`` with the ADR body in ``referral``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     # Words, numbers and dates in one language: the locale whose catalog speaks.
     locale = t.locale
@@ -424,7 +424,7 @@ def render(
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
 ) -> Rendered:
-    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``).
+    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``, ``offer``).
 
     ``catalogs`` are host domains registered through ``register_catalogs``,
     looked up before pxr's own.

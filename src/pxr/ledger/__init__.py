@@ -134,7 +134,7 @@ class OutboxEntry:
 
     @property
     def purpose(self) -> str:
-        """``notice``, ``escalation`` or ``resolution``."""
+        """``notice``, ``escalation``, ``resolution``, ``offer`` or ``referral``."""
         if self.content is not None:
             return str(self.content.purpose)
         return self.rendered.purpose if self.rendered is not None else "notice"
