@@ -28,6 +28,7 @@ from pxr.cases import (
     approve,
     case_id,
     close,
+    decline,
     offer,
     open_hand_over,
     refer,
@@ -483,3 +484,21 @@ def test_any_sequence_pays_each_offer_once_the_same_on_every_ledger(
             )
     finally:
         sqlite.close()
+
+
+def test_a_declined_offer_pays_nothing_and_reopens_the_case(ledger: Ledger) -> None:
+    recovery = recovery_on(ledger)
+    case = complained(recovery)
+    offer(recovery, case, pln("300"), kind="refund", by="ola", role="agent", at=at(3))
+    reopened = decline(
+        ledger, recovery.policy, case, by="piotr", role="supervisor", at=at(4), note="too much"
+    )
+    assert reopened.status == CaseStatus.OPEN
+    assert list(ledger.compensations()) == []
+    assert [(e.kind, e.who, e.note) for e in ledger.case_events(case)][-1] == (
+        "declined",
+        "piotr",
+        "supervisor: too much",
+    )
+    again = offer(recovery, case, pln("45"), kind="refund", by="ola", role="agent", at=at(5))
+    assert again.status == CaseStatus.OFFERED

@@ -1,7 +1,7 @@
 """``pxr tasks``: the care team's work queue on a ledger file.
 
 ``pxr tasks`` lists open cases and follow-ups by due time; ``sweep``,
-``done``, ``offer``, ``approve``, ``answer`` and ``refer`` act on them
+``done``, ``offer``, ``approve``, ``decline``, ``answer`` and ``refer`` act on them
 through :mod:`pxr.cases`. Kept apart from :mod:`pxr.cli` so the command's
 parser and handlers live in one place.
 """
@@ -109,6 +109,14 @@ def _approve(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, o
     return _show(case, now, out)
 
 
+def _decline(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out: TextIO) -> int:
+    policy = _recovery(args, ledger).policy
+    case = cases.decline(
+        ledger, policy, args.id, by=args.by, role=args.role, at=now, note=args.note
+    )
+    return _show(case, now, out)
+
+
 def _answer(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out: TextIO) -> int:
     accepted = args.answer == "accepted"
     return _show(
@@ -195,6 +203,14 @@ def add_tasks_parser(commands: Any) -> None:
     approve.add_argument("--role", required=True, metavar="ROLE", help="a [[roles]] name")
     _common(approve, hidden)
     approve.set_defaults(handler=_approve)
+
+    decline = actions.add_parser("decline", help="decline an offer awaiting approval")
+    decline.add_argument("id", metavar="ID")
+    decline.add_argument("--by", required=True, metavar="NAME", help="who declines it")
+    decline.add_argument("--role", required=True, metavar="ROLE", help="a [[roles]] name")
+    decline.add_argument("--note", required=True, help="why, for the person who offered it")
+    _common(decline, hidden)
+    decline.set_defaults(handler=_decline)
 
     answer = actions.add_parser("answer", help="record the customer's answer to an offer")
     answer.add_argument("id", metavar="ID")

@@ -65,6 +65,7 @@ __all__ = [
     "case_id",
     "case_stats",
     "close",
+    "decline",
     "offer",
     "open_case",
     "open_hand_over",
@@ -257,6 +258,26 @@ def approve(recovery: Recovery, case: str, *, by: str, role: str, at: dt.datetim
             event = CaseEvent(case, "approved", by, at, role)
             if ledger.move_case(case, {CaseStatus.AWAITING_APPROVAL}, CaseStatus.OFFERED, event):
                 _issue(recovery, _get(ledger, case), at)
+        return _get(ledger, case)
+
+
+def decline(
+    ledger: Ledger, policy: Policy, case: str, *, by: str, role: str, at: dt.datetime, note: str
+) -> Case:
+    """Decline the offer waiting on ``case``: nothing is paid, the case is open
+    again for another offer. ``role`` must be one that could have approved it;
+    ``note`` says why, for the person who made the offer."""
+    check_aware(at, "at")
+    authority = _role(policy, role)
+    with ledger.transaction():
+        found = _get(ledger, case)
+        if found.status == CaseStatus.AWAITING_APPROVAL and found.offer is not None:
+            if not authority.allows(found.offer, policy.rates):
+                raise ValidationError(
+                    "role", f"{role!r} may grant {authority.may_grant}, not {found.offer}"
+                )
+            event = CaseEvent(case, "declined", by, at, f"{role}: {note}")
+            ledger.move_case(case, {CaseStatus.AWAITING_APPROVAL}, CaseStatus.OPEN, event)
         return _get(ledger, case)
 
 
