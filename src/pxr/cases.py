@@ -103,7 +103,11 @@ class HandOverReason(enum.StrEnum):
 
 
 def case_id(customer: str, subject: str) -> str:
-    """The stable id of the case about ``subject`` for ``customer`` (no personal data in it)."""
+    """The stable id of the case about ``subject`` for ``customer``.
+
+    A hash, so replaying a complaint finds its case; erasing the customer
+    draws a random id in its place, so no id can be traced back to them.
+    """
     digest = hashlib.sha256(f"{customer}\x1f{subject}".encode()).hexdigest()
     return "K-" + digest[:10].upper()
 

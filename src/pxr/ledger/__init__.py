@@ -64,6 +64,7 @@ __all__ = [
     "RecoveryStore",
     "Snapshot",
     "SuppressionRecord",
+    "new_case_id",
     "new_pseudonym",
 ]
 
@@ -72,6 +73,12 @@ def new_pseudonym() -> str:
     """A fresh stand-in for an erased customer's id: random, so it cannot be
     reversed by hashing a list of candidate ids."""
     return "erased-" + secrets.token_hex(8)
+
+
+def new_case_id() -> str:
+    """A fresh id for an erased customer's case: drawn, where a live case's id
+    is derived from the customer id and the subject."""
+    return "K-" + secrets.token_hex(5).upper()
 
 
 class CodeTaken(LedgerError):

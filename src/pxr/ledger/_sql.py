@@ -33,6 +33,7 @@ from pxr.ledger import (
     OutboxEntry,
     OutboxStatus,
     SuppressionRecord,
+    new_case_id,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -648,6 +649,15 @@ class SQLLedger(LedgerBase):
                 " customer = ?, key = key || ? WHERE customer = ?",
                 (alias, "\x1f" + alias, customer),
             )
+            # A case id is derived from the customer id: draw a new one.
+            for row in self._rows("SELECT id FROM cases WHERE customer = ?", (customer,)):
+                old, new = row["id"], new_case_id()
+                self._execute("UPDATE cases SET id = ? WHERE id = ?", (new, old))
+                self._execute(
+                    "UPDATE case_events SET case_id = ?, once = ? || substr(once, ?)"
+                    " WHERE case_id = ?",
+                    (new, new, len(old) + 1, old),
+                )
             for table in ("breaches", "compensations", "suppressions", "events", "cases"):
                 self._execute(
                     f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608

@@ -541,9 +541,14 @@ class LedgerContract:
         assert [c.id for c in ledger.cases({CaseStatus.OPEN})] == ["K-soon"]
         assert ledger.cases(set()) == []
 
-    def test_erasure_replaces_the_id_in_cases(self, ledger: Ledger) -> None:
+    def test_erasure_replaces_the_id_in_cases_and_draws_a_new_case_id(self, ledger: Ledger) -> None:
+        """A case id is derived from the customer id: erasure must not keep it."""
         ledger.open_case(_case(customer="c-anna"), "pxr")
+        ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13)))
         alias = ledger.erase_customer("c-anna")
-        case = ledger.case("K-1")
-        assert case is not None
+        assert ledger.case("K-1") is None
+        (case,) = ledger.cases()
         assert case.customer == alias
+        assert case.id.startswith("K-")
+        assert [e.case for e in ledger.case_events()] == [case.id, case.id]
+        assert not ledger.note_case(CaseEvent(case.id, "escalated", "pxr", _at(14)))

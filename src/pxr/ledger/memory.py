@@ -28,6 +28,7 @@ from pxr.ledger import (
     OutboxEntry,
     OutboxStatus,
     SuppressionRecord,
+    new_case_id,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -487,7 +488,16 @@ class MemoryLedger(LedgerBase):
         }
         for case_id, case in list(self._cases.items()):
             if case.customer == customer:
-                self._cases[case_id] = attrs.evolve(case, customer=alias)
+                # A case id is derived from the customer id: draw a new one.
+                new = new_case_id()
+                del self._cases[case_id]
+                self._cases[new] = attrs.evolve(case, id=new, customer=alias)
+                self._case_events = [
+                    attrs.evolve(e, case=new) if e.case == case_id else e for e in self._case_events
+                ]
+                self._case_once = {
+                    (new if c == case_id else c, k, n) for c, k, n in self._case_once
+                }
         return alias
 
     def close(self) -> None:

@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS cases (
 CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
 CREATE TABLE IF NOT EXISTS case_events (
     seq     INTEGER PRIMARY KEY,
-    case_id TEXT NOT NULL REFERENCES cases (id),
+    case_id TEXT NOT NULL,
     kind    TEXT NOT NULL,
     who     TEXT NOT NULL,
     at      TEXT NOT NULL,
@@ -202,7 +202,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
     CREATE TABLE IF NOT EXISTS case_events (
         seq     INTEGER PRIMARY KEY,
-        case_id TEXT NOT NULL REFERENCES cases (id),
+        case_id TEXT NOT NULL,
         kind    TEXT NOT NULL,
         who     TEXT NOT NULL,
         at      TEXT NOT NULL,
