@@ -29,6 +29,7 @@ from pxr.cases import (
     case_id,
     close,
     decline,
+    done,
     offer,
     open_hand_over,
     refer,
@@ -502,3 +503,22 @@ def test_a_declined_offer_pays_nothing_and_reopens_the_case(ledger: Ledger) -> N
     )
     again = offer(recovery, case, pln("45"), kind="refund", by="ola", role="agent", at=at(5))
     assert again.status == CaseStatus.OFFERED
+
+
+def test_a_follow_up_is_done_once_the_customer_is_contacted(ledger: Ledger) -> None:
+    survey = """
+    [[thresholds]]
+    name = "survey-low"
+    metric = "survey_score"
+    below = { major = 3 }
+    compensation.major = { kind = "contact", within = "24h", team = "care" }
+    """
+    recovery = recovery_on(ledger, survey)
+    recovery.observe(Signal("c-anna", "S-1", "survey_score", 1, at(2)))
+    follow_up = [t for t in tasks(ledger, at(2)) if t.kind == "follow-up"]
+    assert [(t.team, t.due, t.overdue) for t in follow_up] == [("care", at(3), False)]
+    assert done(ledger, follow_up[0].id, by="ola", at=at(2, 15)).status == "done"
+    assert [t for t in tasks(ledger, at(4)) if t.kind == "follow-up"] == []
+    assert ledger.events("contacted") == [("c-anna", "S-1", at(2, 15))]
+    with pytest.raises(ValidationError, match="no open follow-up"):
+        done(ledger, follow_up[0].id, by="ola", at=at(2, 16))

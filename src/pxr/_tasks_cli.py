@@ -92,7 +92,9 @@ def _sweep(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out
 
 
 def _done(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out: TextIO) -> int:
-    return _show(cases.close(ledger, args.id, by=args.by, at=now, note=args.note), now, out)
+    task = cases.done(ledger, args.id, by=args.by, at=now, note=args.note)
+    out.write(f"{task.id}  {task.status}\n")
+    return EXIT_OK
 
 
 def _offer(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out: TextIO) -> int:
@@ -181,7 +183,7 @@ def add_tasks_parser(commands: Any) -> None:
     _common(sweep, hidden)
     sweep.set_defaults(handler=_sweep)
 
-    done = actions.add_parser("done", help="close a case")
+    done = actions.add_parser("done", help="close a case, or record a follow-up as done")
     done.add_argument("id", metavar="ID")
     done.add_argument("--by", required=True, metavar="NAME", help="who closes it")
     done.add_argument("--note", help="why, in a few words")

@@ -66,6 +66,7 @@ __all__ = [
     "case_stats",
     "close",
     "decline",
+    "done",
     "offer",
     "open_case",
     "open_hand_over",
@@ -639,6 +640,21 @@ def complaint_case(
     if opened is not None and we_were_first:
         _hand_over(recovery.ledger, recovery.plugins, opened.id, reason, at)
     return opened
+
+
+def done(ledger: Ledger, task: str, *, by: str, at: dt.datetime, note: str | None = None) -> Task:
+    """Mark a work-queue item done: a case is closed; a ``contact`` follow-up is
+    recorded as ``contacted`` (as the events file's ``contacted`` line would)."""
+    check_aware(at, "at")
+    if not task.startswith("F-"):
+        case = close(ledger, task, by=by, at=at, note=note)
+        return Task(case.id, "case", case.customer, case.subject, str(case.status), case.due_at)
+    for item in tasks(ledger, at, kinds=("follow-up",)):
+        if item.id == task:
+            with ledger.transaction():
+                ledger.record_event("contacted", item.customer, item.subject, at)
+            return attrs.evolve(item, status="done", overdue=False)
+    raise ValidationError("task", f"no open follow-up {task!r}")
 
 
 # ------------------------------------------------------------ what the report counts

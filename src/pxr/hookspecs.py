@@ -123,7 +123,8 @@ def hand_over(breach: Breach, compensation: Compensation, customer: Customer) ->
     Called once, after the commit, for ``contact`` compensations:
     ``compensation.team``, ``.priority`` and ``.due_at`` say who, how
     urgently and by when. (Named ``escalate`` before pxr 0.2: "escalation"
-    now means only that a breach's severity rose.)
+    now means only that a breach's severity rose.) The same follow-up also
+    opens a case and calls :func:`case_handed_over`.
     """
 
 
