@@ -495,9 +495,7 @@ def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
     escalated: list[str] = []
     accepted: list[str] = []
     referred: list[str] = []
-    for case in ledger.cases(_WORK):
-        if case.due_at - warn > now:
-            break  # by due time: the rest are later still
+    for case in ledger.cases(_WORK, due_by=now + warn):
         if case.status == CaseStatus.OFFERED:
             continue  # answered in time: the customer's answer is awaited
         with ledger.transaction():

@@ -471,8 +471,13 @@ class CaseStore(Protocol):
         """The case with id ``case``, if any."""
         ...
 
-    def cases(self, statuses: Collection[CaseStatus] | None = None) -> list[Case]:
-        """Cases (in ``statuses`` if given), by due time then id."""
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
+        """Cases (in ``statuses``, due by ``due_by``, if given), by due time then id."""
         ...
 
     def case_events(self, case: str | None = None) -> list[CaseEvent]:

@@ -607,16 +607,26 @@ class SQLLedger(LedgerBase):
         row = self._one("SELECT * FROM cases WHERE id = ?", (case,))
         return None if row is None else _case(row)
 
-    def cases(self, statuses: Collection[CaseStatus] | None = None) -> list[Case]:
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
         """Cases by due time."""
-        sql = "SELECT * FROM cases"
+        where: list[str] = []
         params: list[Any] = []
         if statuses is not None:
             if not statuses:
                 return []
             states = sorted(str(s) for s in statuses)
-            sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
-            params = states
+            where.append(f"status IN ({', '.join('?' for _ in states)})")
+            params += states
+        if due_by is not None:
+            where.append("due_at <= ?")
+            params.append(ts(due_by))
+        # Only constant conditions with "?" placeholders: the values are parameters.
+        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
         return [_case(row) for row in self._rows(sql + " ORDER BY due_at, id", params)]
 
     def case_events(self, case: str | None = None) -> list[CaseEvent]:

@@ -540,6 +540,8 @@ class LedgerContract:
         assert [c.id for c in ledger.cases()] == ["K-soon", "K-late"]
         assert [c.id for c in ledger.cases({CaseStatus.OPEN})] == ["K-soon"]
         assert ledger.cases(set()) == []
+        assert [c.id for c in ledger.cases(due_by=_at(5))] == ["K-soon"]
+        assert [c.id for c in ledger.cases(due_by=_at(4, 23))] == []
 
     def test_erasure_replaces_the_id_in_cases_and_draws_a_new_case_id(self, ledger: Ledger) -> None:
         """A case id is derived from the customer id: erasure must not keep it."""

@@ -431,9 +431,18 @@ class MemoryLedger(LedgerBase):
         return self._cases.get(case)
 
     @_locked
-    def cases(self, statuses: Collection[CaseStatus] | None = None) -> list[Case]:
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
         """Cases by due time."""
-        found = [c for c in self._cases.values() if statuses is None or c.status in statuses]
+        found = [
+            c
+            for c in self._cases.values()
+            if (statuses is None or c.status in statuses) and (due_by is None or c.due_at <= due_by)
+        ]
         return sorted(found, key=lambda c: (c.due_at, c.id))
 
     @_locked
