@@ -58,7 +58,7 @@ may_grant = "500 PLN"
 [cases]
 country = "PL"
 team = "care"
-escalate_before = "2d"
+warn_before = "2d"
 """
 
 PLN = "PLN"
@@ -234,13 +234,13 @@ def test_a_rejected_offer_hands_the_case_over(ledger: Ledger) -> None:
     assert handed == [str(HandOverReason.REJECTED)]
 
 
-def test_the_sweeper_escalates_once_before_the_deadline(ledger: Ledger) -> None:
+def test_the_sweeper_warns_the_team_once_before_the_deadline(ledger: Ledger) -> None:
     recovery = recovery_on(ledger)
     case = complained(recovery)
-    assert sweep(recovery, at(13)).escalated == ()
-    assert sweep(recovery, at(14)).escalated == (case,)
-    assert sweep(recovery, at(15)).escalated == ()
-    notes = [e.note for e in ledger.case_events(case) if e.kind == "escalated"]
+    assert sweep(recovery, at(13)).warned == ()
+    assert sweep(recovery, at(14)).warned == (case,)
+    assert sweep(recovery, at(15)).warned == ()
+    notes = [e.note for e in ledger.case_events(case) if e.kind == "deadline near"]
     assert notes == ["silence counts as acceptance"]
 
 

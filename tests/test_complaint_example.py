@@ -24,7 +24,7 @@ def test_the_python_recipe_runs_the_story() -> None:
     story = runpy.run_path(str(EXAMPLE / "complaint.py"))["main"]()
     assert story["waiting for approval"] == [TOM]
     assert story["cases"] == {ANNA: "offered", TOM: "referred", IVAN: "accepted"}
-    assert story["escalated"] == (IVAN,)
+    assert story["warned"] == (IVAN,)
     assert "https://polubowne.uokik.gov.pl" in str(story["referral"])
 
 
@@ -62,7 +62,7 @@ def test_the_commands_of_the_cookbook_page_run_the_story(
     refer = ["tasks", "refer", TOM, "--by", "piotr"]
     assert "referred" in pxr(capsys, *refer, *acting(store, "2026-03-06T11:00:00+01:00"))
     swept = pxr(capsys, "tasks", "sweep", *acting(store, "2026-03-15T09:00:00+01:00"))
-    assert swept == "escalated 1, deemed accepted 0, referred 0\n"
+    assert swept == "warned 1, deemed accepted 0, referred 0\n"
     overdue = ["tasks", "--overdue", "--store", str(store), "--now", "2026-03-19T09:00:00+01:00"]
     assert [line.split()[1] for line in pxr(capsys, *overdue).splitlines()] == [IVAN]
     pxr(capsys, "tasks", "sweep", *acting(store, "2026-03-19T09:00:00+01:00"))
@@ -114,7 +114,7 @@ def test_replaying_the_story_changes_nothing(
         assert len(ledger.cases()) == 3
         assert len(list(ledger.compensations())) == 2
         assert len(list(ledger.outbox())) == 2
-        assert [e.kind for e in ledger.case_events(IVAN)].count("escalated") == 1
+        assert [e.kind for e in ledger.case_events(IVAN)].count("deadline near") == 1
     finally:
         ledger.close()
 
@@ -138,7 +138,7 @@ def test_workers_sweeping_at_once_hand_over_once(tmp_path: Path) -> None:
     ledger = SQLiteLedger(store)
     try:
         kinds = [e.kind for e in ledger.case_events()]
-        assert kinds.count("escalated") == 3
+        assert kinds.count("deadline near") == 3
         assert kinds.count("handed over") == 4  # Tom's complaint after our notice, and 3 deadlines
     finally:
         ledger.close()

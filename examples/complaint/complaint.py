@@ -59,13 +59,13 @@ def main() -> dict[str, object]:
     refer(recovery, tom, by="piotr", at=when(6, 11))
     # Nobody answered Ivan: the sweeper hands his case over three days before
     # the deadline, and once it passes, Polish law deems his complaint accepted.
-    escalated = sweep(recovery, when(15)).escalated
+    warned = sweep(recovery, when(15)).warned
     accepted = sweep(recovery, when(19)).deemed_accepted
     referral = [e for e in recovery.ledger.outbox() if e.purpose == "referral"]
     email = recovery.renderer.render(referral, recovery.customer("c-tom"))
     return {
         "waiting for approval": waiting,
-        "escalated": escalated,
+        "warned": warned,
         "deemed accepted": accepted,
         "cases": {c.id: str(c.status) for c in recovery.ledger.cases()},
         "referral": email.text,

@@ -85,7 +85,7 @@ def _list(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out:
 def _sweep(args: argparse.Namespace, ledger: SQLiteLedger, now: dt.datetime, out: TextIO) -> int:
     report = cases.sweep(_recovery(args, ledger), now)
     out.write(
-        f"escalated {len(report.escalated)}, deemed accepted {len(report.deemed_accepted)},"
+        f"warned {len(report.warned)}, deemed accepted {len(report.deemed_accepted)},"
         f" referred {len(report.referred)}\n"
     )
     return EXIT_OK

@@ -474,7 +474,7 @@ def _queue_referral(recovery: Recovery, case: Case, body: AdrBody, at: dt.dateti
 class SweepReport:
     """What one sweep did: case ids handed over, deemed accepted, referred."""
 
-    escalated: tuple[str, ...] = ()
+    warned: tuple[str, ...] = ()
     deemed_accepted: tuple[str, ...] = ()
     referred: tuple[str, ...] = ()
 
@@ -482,8 +482,8 @@ class SweepReport:
 def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
     """Hand over what is about to miss its deadline (once), and end what missed it.
 
-    A case within ``[cases] escalate_before`` of its deadline is handed to its
-    team (an ``escalated`` event and the ``case_handed_over`` hook, once). A
+    A case within ``[cases] warn_before`` of its deadline is handed to its
+    team (a ``deadline near`` event and the ``case_handed_over`` hook, once). A
     case past its deadline is deemed accepted where the law says silence is
     acceptance (the customer must be given what they asked for: a person's
     task), and otherwise referred to the ADR body. Safe to run from several
@@ -491,8 +491,8 @@ def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
     """
     check_aware(now, "now")
     ledger, plugins = recovery.ledger, recovery.plugins
-    warn = recovery.policy.cases.escalate_before
-    escalated: list[str] = []
+    warn = recovery.policy.cases.warn_before
+    warned: list[str] = []
     accepted: list[str] = []
     referred: list[str] = []
     for case in ledger.cases(_WORK, due_by=now + warn):
@@ -511,10 +511,10 @@ def sweep(recovery: Recovery, now: dt.datetime) -> SweepReport:
                     referred.append(case.id)
                 continue
             warning = "silence counts as acceptance" if case.silence_accepts else None
-            if ledger.note_case(CaseEvent(case.id, "escalated", PXR, now, warning)):
-                escalated.append(case.id)
+            if ledger.note_case(CaseEvent(case.id, "deadline near", PXR, now, warning)):
+                warned.append(case.id)
                 _hand_over(ledger, plugins, case.id, HandOverReason.DEADLINE, now)
-    return SweepReport(tuple(escalated), tuple(accepted), tuple(referred))
+    return SweepReport(tuple(warned), tuple(accepted), tuple(referred))
 
 
 # ------------------------------------------------------------ the work queue

@@ -2,7 +2,7 @@
 are answered (deadline, team, country and sector, the ADR bodies).
 
 ``[[roles]]`` name who may grant how much per case; ``[cases]`` sets the
-answer deadline, the team that gets hand-overs and when the sweeper escalates.
+answer deadline, the team that gets hand-overs and when the sweeper warns the team.
 The legal defaults and the ADR bodies shipped here come from the facts in
 ``docs/cases.md`` (only what a source confirmed); a host extends or overrides
 the bodies with ``[cases] adr_file``.
@@ -91,12 +91,12 @@ class CaseSettings:
     """The policy's ``[cases]`` table.
 
     ``answer_within`` is the policy's deadline (the law's, where shorter,
-    wins); ``escalate_before`` how long before the deadline the sweeper hands
+    wins); ``warn_before`` how long before the deadline the sweeper hands
     a case over; ``adr_participates`` whether the host takes part in ADR.
     """
 
     answer_within: dt.timedelta | None = None
-    escalate_before: dt.timedelta = dt.timedelta(days=2)
+    warn_before: dt.timedelta = dt.timedelta(days=2)
     team: str = "care"
     country: str | None = None
     sector: str = "general"
@@ -210,7 +210,7 @@ def parse_roles(raw: object, currency: str) -> tuple[Role, ...]:
 
 _CASE_KEYS = {
     "answer_within",
-    "escalate_before",
+    "warn_before",
     "team",
     "country",
     "sector",
@@ -228,7 +228,7 @@ def parse_cases(raw: object, base: Path | None = None) -> CaseSettings:
             "cases", f"unknown key {extra[0]!r}; expected one of {sorted(_CASE_KEYS)}"
         )
     out: dict[str, Any] = {}
-    for key in ("answer_within", "escalate_before"):
+    for key in ("answer_within", "warn_before"):
         if key in table:
             if not isinstance(table[key], str):
                 raise ValidationError(f"cases.{key}", 'expected a duration such as "14d"')

@@ -501,15 +501,15 @@ class LedgerContract:
 
     def test_a_note_is_kept_once_per_case_kind_and_note(self, ledger: Ledger) -> None:
         ledger.open_case(_case(), "pxr")
-        assert ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13)))
-        assert not ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(14)))
+        assert ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
+        assert not ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(14)))
         assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(14), "rejected"))
         assert not ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "rejected"))
         assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "deadline"))
         kinds = [(e.kind, e.at) for e in ledger.case_events()]
         assert kinds == [
             ("opened", _at()),
-            ("escalated", _at(13)),
+            ("deadline near", _at(13)),
             ("handed over", _at(14)),
             ("handed over", _at(15)),
         ]
@@ -518,7 +518,7 @@ class LedgerContract:
         def crash() -> None:
             with ledger.transaction():
                 ledger.open_case(_case(), "pxr")
-                ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13)))
+                ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
                 raise RuntimeError("crash")
 
         with pytest.raises(RuntimeError):
@@ -526,7 +526,7 @@ class LedgerContract:
         assert ledger.case("K-1") is None
         assert ledger.case_events() == []
         assert ledger.open_case(_case(), "pxr")
-        assert ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13))), "the note too"
+        assert ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13))), "the note too"
 
     def test_cases_come_by_due_time_and_filter_by_status(self, ledger: Ledger) -> None:
         ledger.open_case(_case("K-late", due_day=20), "pxr")
@@ -546,11 +546,11 @@ class LedgerContract:
     def test_erasure_replaces_the_id_in_cases_and_draws_a_new_case_id(self, ledger: Ledger) -> None:
         """A case id is derived from the customer id: erasure must not keep it."""
         ledger.open_case(_case(customer="c-anna"), "pxr")
-        ledger.note_case(CaseEvent("K-1", "escalated", "pxr", _at(13)))
+        ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
         alias = ledger.erase_customer("c-anna")
         assert ledger.case("K-1") is None
         (case,) = ledger.cases()
         assert case.customer == alias
         assert case.id.startswith("K-")
         assert [e.case for e in ledger.case_events()] == [case.id, case.id]
-        assert not ledger.note_case(CaseEvent(case.id, "escalated", "pxr", _at(14)))
+        assert not ledger.note_case(CaseEvent(case.id, "deadline near", "pxr", _at(14)))
