@@ -155,7 +155,15 @@ class Case:
 
 def rendered(locale: Locale, forms: tuple[str, ...] = FORMS) -> Iterator[Case]:
     customer = Customer(id="c", locale=locale.name, timezone=locale.timezone, name="Anna")
-    for purpose in ("notice", "escalation", "resolution", "forecast", "all_clear", "confirmation"):
+    for purpose in (
+        "notice",
+        "escalation",
+        "resolution",
+        "forecast",
+        "all_clear",
+        "confirmation",
+        "offer",
+    ):
         for topic in TOPICS:
             subject = "K7QX2Z" if topic == "flight" else "PL-1001"
             for delay in DELAYS:

@@ -24,6 +24,7 @@ import pytest
 import pxr
 from pxr import (
     Breach,
+    Case,
     Compensation,
     Customer,
     MemoryLedger,
@@ -102,6 +103,10 @@ class Recorder:
         self.calls.append(("hand_over", (compensation.team, compensation.priority, customer.id)))
 
     @hookimpl
+    def case_handed_over(self, case: Case, reason: str) -> None:
+        self.calls.append(("case_handed_over", (case.team, reason, case.customer)))
+
+    @hookimpl
     def delivery_result(self, entry: Any, result: Any) -> None:
         self.calls.append(("delivery_result", result.status.value))
 
@@ -164,6 +169,28 @@ def test_escalate_hands_a_follow_up_task_to_the_host() -> None:
         )
     )
     assert ("hand_over", ("care", 1, "c-anna")) in recorder.calls
+
+
+def test_a_follow_up_and_a_critical_breach_hand_the_case_over_once_each() -> None:
+    recorder = Recorder()
+    text = """
+    [[thresholds]]
+    name = "survey-low"
+    metric = "survey_score"
+    below = { major = 3, critical = 2 }
+    compensation.major = { kind = "contact", within = "24h", team = "care" }
+    """
+    recovery = recovery_with(plugins_with(recorder), text)
+    signal = Signal(customer="c-anna", subject="S1", metric="survey_score", value=2.5, at=at())
+    recovery.observe(signal)
+    recovery.observe(signal)
+    recovery.observe(attrs.evolve(signal, value=1))
+    recovery.observe(attrs.evolve(signal, value=1))
+    handed = [c for c in recorder.calls if c[0] == "case_handed_over"]
+    assert handed == [
+        ("case_handed_over", ("care", "contact", "c-anna")),
+        ("case_handed_over", ("care", "critical", "c-anna")),
+    ]
 
 
 def test_a_failing_plugin_is_reported_and_the_others_still_run(

@@ -30,7 +30,15 @@ from pxr.errors import (
     ValidationError,
 )
 from pxr.hookspecs import hookimpl
-from pxr.ledger import Ledger, LedgerFactory, OutboxEntry, OutboxStatus, open_ledger
+from pxr.ledger import (
+    Case,
+    CaseStatus,
+    Ledger,
+    LedgerFactory,
+    OutboxEntry,
+    OutboxStatus,
+    open_ledger,
+)
 from pxr.ledger.memory import MemoryLedger
 from pxr.ledger.sqlite import SQLiteLedger
 from pxr.model import (
@@ -61,6 +69,8 @@ __all__ = [
     "Action",
     "AddressRefused",
     "Breach",
+    "Case",
+    "CaseStatus",
     "Channel",
     "Compensation",
     "CompensationFactory",

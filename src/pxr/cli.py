@@ -1,5 +1,5 @@
 """The ``pxr`` command: ``simulate``, ``check``, ``dispatch``, ``journey``, ``metrics``,
-``report``, ``plugins`` and ``catalogs``.
+``report``, ``plugins``, ``catalogs`` and ``tasks``.
 
 Exit status: 0 all good; 1 some input lines were rejected (each reported on
 stderr, the rest processed); 2 the policy, a file or the command line is
@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from pxr import __version__
 from pxr._durations import parse_duration
 from pxr._privacy import mask_address
+from pxr._tasks_cli import add_tasks_parser
 from pxr.dispatch import DispatchReport
 from pxr.engine import Recovery
 from pxr.errors import (
@@ -898,6 +899,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("store", metavar="URL", nargs="?", help=_STORE_HELP)
     migrate.set_defaults(run=_migrate)
+
+    # ``pxr tasks``: the care team's work queue (pxr._tasks_cli).
+    add_tasks_parser(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from pxr import cases
 from pxr.channels import Notifier
 from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.decide import (
@@ -237,6 +238,8 @@ class Recovery:
             if isinstance(item, BreachChange):
                 breach = item.breach
                 breaches[breach.key] = breach
+                if breach.severity == Severity.CRITICAL and not breach.forecast:
+                    self._case(breach.customer, breach.subject, cases.HandOverReason.CRITICAL, at)
                 if item.confirms and item.previous is not None:
                     actions.append(
                         ForecastConfirmed(
@@ -278,6 +281,9 @@ class Recovery:
             elif isinstance(item, CompensationRecord):
                 actions.append(self._issued(item, breaches[item.threshold, item.subject], customer))
             elif isinstance(item, SuppressionRecord):
+                if item.kind == Reason.UNREACHABLE and item.what == "message":
+                    # No channel reaches the customer: a person must.
+                    self._case(item.customer, item.subject, cases.HandOverReason.UNREACHABLE, at)
                 actions.append(
                     Suppressed(
                         customer=item.customer,
@@ -294,6 +300,20 @@ class Recovery:
                 actions.append(self._queued(item, customer))
         return actions
 
+    def _case(
+        self, customer: str, subject: str, reason: cases.HandOverReason, at: dt.datetime
+    ) -> None:
+        """Open the subject's case and hand it to the team (once, after the commit)."""
+        cases.open_hand_over(
+            self.ledger,
+            self.policy,
+            self.plugins,
+            customer=customer,
+            subject=subject,
+            reason=reason,
+            at=at,
+        )
+
     def _issued(
         self, record: CompensationRecord, breach: Breach, customer: Customer
     ) -> CompensationIssued:
@@ -302,6 +322,9 @@ class Recovery:
         if compensation.kind == "contact":
             # A person takes over: the host's helpdesk opens a case.
             self._hook("hand_over", breach=breach, compensation=compensation, customer=customer)
+            self._case(
+                breach.customer, breach.subject, cases.HandOverReason.CONTACT, record.created_at
+            )
         return CompensationIssued(
             customer=record.customer,
             subject=record.subject,
@@ -482,6 +505,9 @@ class Recovery:
             ):
                 return _NOTHING
             first = self.ledger.first_contact_at(customer, subject)
+            cases.complaint_case(
+                self, customer, subject, at, we_were_first=first is not None and first <= at
+            )
         return [
             ComplaintRecorded(
                 customer=customer,

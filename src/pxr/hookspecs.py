@@ -36,7 +36,7 @@ import pluggy
 if TYPE_CHECKING:
     from pxr.channels import Channel, DeliveryResult, NotifierFactory
     from pxr.compensation import CompensationFactory
-    from pxr.ledger import OutboxEntry
+    from pxr.ledger import Case, OutboxEntry
     from pxr.ledger.urls import LedgerFactory
     from pxr.model import Breach, Compensation, Customer, Message, Severity
     from pxr.registry import ThresholdFactory
@@ -141,7 +141,22 @@ def hand_over(breach: Breach, compensation: Compensation, customer: Customer) ->
     Called once, after the commit, for ``contact`` compensations:
     ``compensation.team``, ``.priority`` and ``.due_at`` say who, how
     urgently and by when. (Named ``escalate`` before pxr 0.2: "escalation"
-    now means only that a breach's severity rose.)
+    now means only that a breach's severity rose.) The same follow-up also
+    opens a case and calls :func:`case_handed_over`.
+    """
+
+
+@hookspec
+def case_handed_over(case: Case, reason: str) -> None:
+    """A case went to a team: open a ticket in your helpdesk.
+
+    Called once per case and reason, after the commit, whatever handed it over
+    (``reason``: ``complaint after notice``, ``contact``, ``critical``,
+    ``rejected``, ``deadline``, ``dead letter``, ``unreachable``…).
+    ``case.team`` says who, ``case.due_at`` the answer deadline,
+    ``case.silence_accepts`` whether the law deems the complaint accepted
+    if that deadline passes unanswered. ``case.id`` is stable: use it as the
+    ticket's external id.
     """
 
 

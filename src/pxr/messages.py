@@ -37,7 +37,7 @@ from pxr.i18n import (
     safe_format,
     translator,
 )
-from pxr.model import Compensation, Customer
+from pxr.model import Compensation, Customer, Referral
 
 __all__ = ["FORMS", "TOPICS", "Parts", "Rendered", "compose", "join", "render"]
 
@@ -55,6 +55,16 @@ class Rendered:
 
 def _title(t: Translator, purpose: str, topic: str) -> str:
     """The e-mail subject: the apology first, and what happened."""
+    if purpose == "offer":
+        # NOTE: Subject of the e-mail answering a customer's complaint with an
+        # offer (a refund or a voucher) a person made. {subject}: a bare
+        # reference code (PL-1001).
+        return t.gettext("Your complaint about {subject}: our answer")
+    if purpose == "referral":
+        # NOTE: Subject of the e-mail that closes a complaint we could not
+        # settle and names an out-of-court dispute resolution body. {subject}:
+        # a bare reference code (PL-1001).
+        return t.gettext("Your complaint about {subject}: where you can turn")
     if purpose == "resolution":
         # NOTE: Subject of the follow-up once the problem is fixed. {subject}: a
         # bare reference code (PL-1001).
@@ -333,6 +343,46 @@ def _all_clear(t: Translator, short: bool) -> str:
     )
 
 
+def _complaint_answer(t: Translator, short: bool) -> str:
+    """The first sentence of an answer to a complaint, before the offer."""
+    if short:
+        # NOTE: SMS answering a customer's complaint, before the offer. {subject}:
+        # a bare reference code (PL-1001). Keep it short: an SMS costs per segment.
+        return t.gettext("Sorry about {subject}, and thank you for telling us.")
+    # NOTE: The first sentences of an answer to a customer's complaint, before
+    # the offer (a refund or a voucher). {subject}: a bare reference code
+    # (PL-1001).
+    return t.gettext(
+        "Thank you for your complaint about {subject}. We're sorry, and we want to put it right."
+    )
+
+
+def _referral(t: Translator, referral: Referral) -> list[str]:
+    """The sentences Directive 2013/11/EU Art. 13(3) asks for when a complaint
+    is not settled: the ADR body, its website, whether the trader takes part.
+    Templates with ``{subject}``, ``{body}`` and ``{website}``."""
+    # NOTE: A complaint we could not settle. {subject}: a bare reference code
+    # (PL-1001). Sincere, not legalistic.
+    lead = t.gettext("We're sorry that we could not settle your complaint about {subject}.")
+    # NOTE: {body}: the name of an out-of-court (alternative) dispute resolution
+    # body, in its own language ("De Geschillencommissie"); never declined, so
+    # build the sentence around it (an apposition after a colon works).
+    # {website}: its web address. Use the official term for "alternative
+    # dispute resolution" in your language.
+    pointer = t.gettext(
+        "You can turn to an independent alternative dispute resolution body: {body}, {website}."
+    )
+    if referral.participates:
+        # NOTE: After the name of the dispute resolution body: the trader will
+        # take part in its procedure.
+        stance = t.gettext("We will take part in its procedure.")
+    else:
+        # NOTE: After the name of the dispute resolution body: the trader has not
+        # committed to take part in its procedure. Say it plainly and neutrally.
+        stance = t.gettext("We have not committed to taking part in its procedure.")
+    return [lead, pointer, stance]
+
+
 def _closing(t: Translator, form: str) -> str:
     if form == "short":
         # NOTE: The last sentence of an SMS: the customer need do nothing.
@@ -381,9 +431,11 @@ def compose(
     compensations: Sequence[Compensation] = (),
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
+    referral: Referral | None = None,
 ) -> Parts:
     """The parts of the message for ``purpose`` (``notice``, ``escalation``,
-    ``resolution``, ``forecast``, ``all_clear``, ``confirmation``)."""
+    ``resolution``, ``forecast``, ``all_clear``, ``confirmation``, ``offer``, or
+    ``referral`` with the ADR body in ``referral``)."""
     t = translator(customer.locale, fallback_locale, catalogs)
     # Words, numbers and dates in one language: the locale whose catalog speaks.
     locale = t.locale
@@ -404,15 +456,20 @@ def compose(
         lead = _forecast(t, topic, has_delay, form == "short")
     elif purpose == "all_clear":
         lead = _all_clear(t, form == "short")
+    elif purpose == "offer":
+        lead = _complaint_answer(t, form == "short")
     else:
         lead = _apology(t, topic, has_delay, form == "short")
     short = form == "short"
     sentences = [safe_format(lead, values)]
+    if purpose == "referral" and referral is not None:
+        values |= {"body": referral.name, "website": referral.website}
+        sentences = [safe_format(template, values) for template in _referral(t, referral)]
     for compensation in compensations:
         offer = _offer(t, compensation, short, top_up=purpose == "escalation")
         if offer is not None:
             sentences.append(safe_format(offer, _values(compensation, customer, locale)))
-    closing = _closing(t, form) if purpose not in {"resolution", "all_clear"} else None
+    closing = _closing(t, form) if purpose not in {"resolution", "all_clear", "referral"} else None
     if form != "email":
         return Parts(None, None, " ".join(sentences), closing)
     # NOTE: Not shown to customers. Translate as "no" where greeting someone
@@ -447,7 +504,7 @@ def render(
     fallback_locale: str = "en",
     catalogs: tuple[tuple[str, Path], ...] = (),
 ) -> Rendered:
-    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``).
+    """The message for ``purpose`` (``notice``, ``escalation``, ``resolution``, ``offer``).
 
     ``catalogs`` are host domains registered through ``register_catalogs``,
     looked up before pxr's own.

@@ -18,7 +18,9 @@ from typing import Any
 
 import attrs
 
+from pxr.cases import CaseStats, case_stats
 from pxr.ledger import (
+    CaseStore,
     CompensationRecord,
     DeliveryAttempt,
     LedgerReader,
@@ -140,6 +142,8 @@ class Metrics:
     #: Complaints about subjects pxr never flagged: the problems monitoring missed.
     #: Never "first" — they count in a row of their own.
     unflagged_complaints: int = 0
+    #: Complaints and hand-overs worked by people (:mod:`pxr.cases`).
+    cases: CaseStats = attrs.field(factory=CaseStats)
 
     @property
     def first_contact(self) -> tuple[int, int]:
@@ -201,6 +205,7 @@ class Metrics:
             },
             "suppressed": dict(sorted(self.suppressed.items())),
             "follow_ups": attrs.asdict(self.follow_ups),
+            "cases": attrs.asdict(self.cases),
             "control_groups": [
                 {
                     "threshold": c.threshold,
@@ -488,6 +493,7 @@ def compute_metrics(ledger: LedgerReader) -> Metrics:
         suppressed=dict(Counter(str(_reason(s)) for s in suppressions)),
         follow_ups=_follow_ups(compensations, ledger.events("contacted")),
         comparisons=_compare(suppressions, compensations, ledger.events("outcome")),
+        cases=case_stats(ledger) if isinstance(ledger, CaseStore) else CaseStats(),
     )
 
 
@@ -547,6 +553,15 @@ def format_metrics(m: Metrics) -> str:
         lines.append(f"  {'total':<12} {amount:>12} {currency}")
     f = m.follow_ups
     lines.append(f"Follow-ups: {f.done} done of {f.planned} planned, {f.on_time} on time")
+    k = m.cases
+    if k.opened:
+        wait = f", median wait {k.approval_hours:.1f} h" if k.approval_hours is not None else ""
+        lines.append(
+            f"Cases: {k.opened} opened ({k.missed} about problems monitoring missed),"
+            f" {k.answered_in_time} answered in time, {k.deemed_accepted} deemed accepted,"
+            f" {k.referred} referred to ADR, {k.open_now} still open;"
+            f" {k.approvals} approvals{wait}"
+        )
     if m.suppressed:
         lines.append("Suppressed")
         for reason, count in sorted(m.suppressed.items()):

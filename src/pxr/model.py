@@ -90,6 +90,8 @@ class Purpose(enum.StrEnum):
     #: a predicted problem happened: the update after the heads-up, with what it gives
     CONFIRMATION = "confirmation"
     GROUP = "group"  #: several due messages sent as one
+    OFFER = "offer"  #: a person's offer on a complaint, issued
+    REFERRAL = "referral"  #: a complaint ended unresolved: where the customer may turn
 
 
 class Reason(enum.StrEnum):
@@ -405,6 +407,16 @@ def _compensations(value: Iterable[Compensation]) -> tuple[Compensation, ...]:
 
 
 @attrs.frozen
+class Referral:
+    """The ADR body a referral names (Directive 2013/11/EU Art. 13(3)): its
+    name, its website, and whether the trader takes part in its procedure."""
+
+    name: str
+    website: str
+    participates: bool
+
+
+@attrs.frozen
 class Content:
     """What a message says, before it is put into words.
 
@@ -419,6 +431,8 @@ class Content:
     topic: str = "generic"
     delay: dt.timedelta | None = None
     compensations: tuple[Compensation, ...] = attrs.field(default=(), converter=_compensations)
+    #: For a referral: the ADR body named.
+    referral: Referral | None = None
 
 
 @attrs.frozen

@@ -31,6 +31,7 @@ from pxr.errors import PolicyError, ValidationError
 from pxr.messages import TOPICS
 from pxr.model import Severity, normalize_locale
 from pxr.money import Money, Rates, check_currency, parse_money
+from pxr.people import CaseSettings, Role, parse_cases, parse_roles
 from pxr.registry import lookup
 from pxr.thresholds import Threshold, Tiered
 
@@ -187,6 +188,10 @@ class Policy:
     #: How long personal data is kept after a customer's last activity
     #: (``[recovery] retention``); ``None`` keeps it until erased.
     retention: dt.timedelta | None = None
+    #: Who may grant how much per case (``[[roles]]``, see :mod:`pxr.cases`).
+    roles: tuple[Role, ...] = ()
+    #: How cases are answered (``[cases]``).
+    cases: CaseSettings = attrs.field(factory=CaseSettings)
 
     def __attrs_post_init__(self) -> None:
         if self.rates.currency != self.currency:
@@ -548,12 +553,17 @@ def _repeat(raw: object, where: str) -> Repeat | None:
     return Repeat(count, dt.timedelta(days=days), severity)
 
 
-def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> Policy:
-    """A :class:`Policy` from already-parsed TOML data. Raises ValidationError."""
+def parse_policy(
+    data: Mapping[str, Any], registry: Registry | None = None, base: Path | None = None
+) -> Policy:
+    """A :class:`Policy` from already-parsed TOML data. Raises ValidationError.
+
+    ``base`` is the policy file's folder, for files it names (``cases.adr_file``).
+    """
     from pxr.plugins import get_plugins  # noqa: PLC0415
 
     registry = registry or get_plugins().registry
-    _unknown(data, {"recovery", "stages", "thresholds"}, "")
+    _unknown(data, {"recovery", "stages", "thresholds", "roles", "cases"}, "")
     recovery = _recovery(_expect(data.get("recovery", {}), dict, "recovery", "a table"), registry)
     stages: list[Stage] = []
     for i, raw in enumerate(_expect(data.get("stages", []), list, "stages", "[[stages]]")):
@@ -578,10 +588,24 @@ def parse_policy(data: Mapping[str, Any], registry: Registry | None = None) -> P
                 f"{where}.name", f"threshold {rule.threshold.name!r} is declared twice"
             )
         rules.append(rule)
-    return Policy(rules=tuple(rules), stages=tuple(stages), **recovery)
+    people: dict[str, Any] = {}
+    if "roles" in data:
+        people["roles"] = parse_roles(data["roles"], recovery["currency"])
+    if "cases" in data:
+        people["cases"] = parse_cases(data["cases"], base)
+    policy = Policy(rules=tuple(rules), stages=tuple(stages), **recovery, **people)
+    for i, role in enumerate(policy.roles):
+        if not policy.rates.can_convert(role.may_grant.currency, policy.currency):
+            raise ValidationError(
+                f"roles[{i}].may_grant",
+                f"no rate for {role.may_grant.currency}: give [recovery] rates one",
+            )
+    return policy
 
 
-def loads_policy(text: str, registry: Registry | None = None, name: str = "<policy>") -> Policy:
+def loads_policy(
+    text: str, registry: Registry | None = None, name: str = "<policy>", base: Path | None = None
+) -> Policy:
     """A policy from TOML text. Raises :class:`~pxr.errors.PolicyError` naming the key."""
     if len(text) > MAX_POLICY_BYTES:
         raise PolicyError(name, "", f"larger than {MAX_POLICY_BYTES:,} characters")
@@ -596,7 +620,7 @@ def loads_policy(text: str, registry: Registry | None = None, name: str = "<poli
         raise PolicyError(name, "", "not valid TOML: a number too long") from None
     try:
         check_tree(data, "")
-        return parse_policy(data, registry)
+        return parse_policy(data, registry, base)
     except ValidationError as error:
         raise PolicyError(name, error.where, error.problem) from None
     except Exception as error:
@@ -617,4 +641,4 @@ def load_policy(path: str | os.PathLike[str], registry: Registry | None = None) 
         raise PolicyError(name, "", f"cannot read: {error.strerror}") from None
     except UnicodeDecodeError:
         raise PolicyError(name, "", "not UTF-8 text") from None
-    return loads_policy(text, registry, name)
+    return loads_policy(text, registry, name, Path(path).parent)

@@ -71,6 +71,7 @@ class Renderer:
             topic=content.topic,
             delay=content.delay,
             compensations=content.compensations,
+            referral=content.referral,
             fallback_locale=self.fallback_locale,
             catalogs=self.catalogs,
         )

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from pxr.journey import journey
-from pxr.ledger import Ledger
+from pxr.ledger import CompensationRecord, Ledger
 from pxr.metrics import (
     Deliveries,
     FirstContact,
@@ -311,24 +311,7 @@ def render_report(
         )
     )
 
-    sections.append("<h2>What it cost: compensation per week</h2>")
-    by_currency: dict[str, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
-    for record in compensations:
-        amount = record.compensation.amount
-        if amount is not None:
-            by_currency[amount.currency].append((record.created_at, amount.amount))
-    if not by_currency:
-        sections.append('<p class="note">No compensation with an amount yet.</p>')
-    for currency, points in sorted(by_currency.items()):
-        totals = dict(weekly(points))
-        sections.append(
-            bar_chart(
-                f"Compensation per week in {currency}",
-                week_labels,
-                [(currency, [float(totals.get(w, 0)) for w in weeks])],
-                f" {currency}",
-            )
-        )
+    sections.extend(_cost_per_week(compensations, weeks, week_labels))
     sections.append(_cost_table(m))
     sections.append(_control(m))
     proof = compute_proof(
@@ -339,11 +322,37 @@ def render_report(
     )
     sections.extend(f(proof) for f in (_paradox, _value_kept, _silent, _forecasts))
     sections.append(_follow_ups(m))
+    sections.append(_cases(m))
     body = "\n".join(sections)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
     )
+
+
+def _cost_per_week(
+    compensations: Sequence[CompensationRecord], weeks: Sequence[dt.date], labels: Sequence[str]
+) -> list[str]:
+    """One bar chart of compensation per week for each currency paid in."""
+    out = ["<h2>What it cost: compensation per week</h2>"]
+    by_currency: dict[str, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
+    for record in compensations:
+        amount = record.compensation.amount
+        if amount is not None:
+            by_currency[amount.currency].append((record.created_at, amount.amount))
+    if not by_currency:
+        out.append('<p class="note">No compensation with an amount yet.</p>')
+    for currency, points in sorted(by_currency.items()):
+        totals = dict(weekly(points))
+        out.append(
+            bar_chart(
+                f"Compensation per week in {currency}",
+                labels,
+                [(currency, [float(totals.get(w, 0)) for w in weeks])],
+                f" {currency}",
+            )
+        )
+    return out
 
 
 _NOTHING_SENT = (
@@ -577,4 +586,24 @@ def _follow_ups(m: Metrics) -> str:
         f"<tr><td>done</td><td class=n>{f.done}</td></tr>"
         f"<tr><td>on time</td><td class=n>{f.on_time}</td></tr>"
         f"<tr><td>median time to contact</td><td class=n>{_e(hours)}</td></tr></table>"
+    )
+
+
+def _cases(m: Metrics) -> str:
+    k = m.cases
+    wait = f"{k.approval_hours:.1f} h" if k.approval_hours is not None else "–"
+    rows = [
+        ("opened", k.opened),
+        ("about problems monitoring missed", k.missed),
+        ("answered within the deadline", k.answered_in_time),
+        ("deemed accepted (no answer in time)", k.deemed_accepted),
+        ("referred to an ADR body", k.referred),
+        ("still open", k.open_now),
+        ("offers approved above an agent's authority", k.approvals),
+    ]
+    cells = "".join(f"<tr><td>{_e(label)}</td><td class=n>{n}</td></tr>" for label, n in rows)
+    return (
+        "<h2>People in the loop: complaints and hand-overs</h2>"
+        f"<table>{cells}<tr><td>median wait for approval</td><td class=n>{_e(wait)}</td></tr>"
+        "</table>"
     )

@@ -4,7 +4,7 @@ The ledger is the only thing in pxr that stores state, and it makes every
 step idempotent: uniqueness lives in the store (primary keys and unique
 constraints), never in Python dictionaries of the engine.
 
-It plays four roles, each a narrow protocol, for four audiences:
+It plays five roles, each a narrow protocol, for five audiences:
 
 * :class:`RecoveryStore` — what the engine needs: :meth:`~RecoveryStore.load`
   the state a signal needs, then :meth:`~RecoveryStore.apply` a
@@ -16,8 +16,9 @@ It plays four roles, each a narrow protocol, for four audiences:
 * :class:`OutboxStore` — what the dispatcher drains.
 * :class:`LedgerReader` — what metrics, the journey and the report read.
 * :class:`Erasure` — a customer's right to be forgotten.
+* :class:`CaseStore` — the cases people work on (:mod:`pxr.cases`).
 
-:class:`Ledger` is all four. Three implementations ship:
+:class:`Ledger` is all five. Three implementations ship:
 :class:`~pxr.ledger.memory.MemoryLedger` (tests, simulations),
 :class:`~pxr.ledger.sqlite.SQLiteLedger` (the default; one file, WAL) and
 :class:`~pxr.ledger.postgres.PostgresLedger` (many hosts; ``pxr[postgres]``);
@@ -45,11 +46,16 @@ import attrs
 from pxr.errors import LedgerError
 from pxr.ledger.urls import LedgerFactory, migrate_ledger, open_ledger
 from pxr.model import Breach, Compensation, Content, Message, Reason, Severity
+from pxr.money import Money
 
 __all__ = [
     "ERASURE_KEY_ENV",
     "Applied",
     "BreachChange",
+    "Case",
+    "CaseEvent",
+    "CaseStatus",
+    "CaseStore",
     "CodeTaken",
     "CompensationRecord",
     "Decision",
@@ -68,6 +74,7 @@ __all__ = [
     "SuppressionRecord",
     "is_pseudonym",
     "migrate_ledger",
+    "new_case_id",
     "new_pseudonym",
     "open_ledger",
     "tombstone",
@@ -119,6 +126,7 @@ class Erased:
     attempts: int = 0
     suppressions: int = 0
     events: int = 0
+    cases: int = 0
     before: bool = False
     scrubbed: bool = False
 
@@ -136,7 +144,14 @@ class Erased:
             "attempts": self.attempts,
             "suppressions": self.suppressions,
             "events": self.events,
+            "cases": self.cases,
         }
+
+
+def new_case_id() -> str:
+    """A fresh id for an erased customer's case: drawn, where a live case's id
+    is derived from the customer id and the subject."""
+    return "K-" + secrets.token_hex(5).upper()
 
 
 class CodeTaken(LedgerError):
@@ -204,7 +219,7 @@ class OutboxEntry:
 
     @property
     def purpose(self) -> str:
-        """``notice``, ``escalation`` or ``resolution``."""
+        """``notice``, ``escalation``, ``resolution``, ``offer`` or ``referral``."""
         if self.content is not None:
             return str(self.content.purpose)
         return self.rendered.purpose if self.rendered is not None else "notice"
@@ -500,8 +515,107 @@ class Erasure(Protocol):
         ...
 
 
+class CaseStatus(enum.StrEnum):
+    """Where a case is in its life: open, an offer (waiting for approval, or
+    made), the customer's answer, and the end (closed, or referred to ADR)."""
+
+    OPEN = "open"  #: opened; nobody has offered anything yet
+    AWAITING_APPROVAL = "awaiting approval"  #: an offer above its author's authority
+    OFFERED = "offered"  #: an offer issued to the customer
+    ACCEPTED = "accepted"  #: the customer accepted (or the law deems the complaint accepted)
+    REJECTED = "rejected"  #: the customer rejected the offer
+    CLOSED = "closed"  #: resolved and done
+    REFERRED = "referred"  #: ended unresolved; the customer was told the ADR body
+
+
+@attrs.frozen
+class Case:
+    """A complaint or a hand-over that people work on, with its answer deadline.
+
+    ``id`` is stable for a (customer, subject) pair, so opening it again is a
+    no-op. ``origin`` says what opened it (``complaint``, ``survey``,
+    ``hand over``…); ``missed`` that pxr had never flagged the subject;
+    ``silence_accepts`` that the law deems the complaint accepted if the
+    deadline passes unanswered. ``offer`` is the compensation offered (or
+    waiting for approval) with ``offer_kind``, by ``offered_by``.
+    """
+
+    id: str
+    customer: str
+    subject: str
+    origin: str
+    status: CaseStatus = attrs.field(converter=CaseStatus)
+    opened_at: dt.datetime
+    due_at: dt.datetime
+    updated_at: dt.datetime
+    team: str | None = None
+    silence_accepts: bool = False
+    missed: bool = False
+    offer: Money | None = None
+    offer_kind: str | None = None
+    offered_by: str | None = None
+
+
+@attrs.frozen
+class CaseEvent:
+    """One thing that happened to a case: ``kind`` (a status it moved to, or
+    ``opened``, ``escalated``, ``handed over``…), ``who`` did it and when."""
+
+    case: str
+    kind: str
+    who: str
+    at: dt.datetime
+    note: str | None = None
+
+
 @runtime_checkable
-class Ledger(RecoveryStore, OutboxStore, LedgerReader, Erasure, Protocol):
+class CaseStore(Protocol):
+    """The cases people work on: opened once, moved only from the states a
+    step expects (so two people acting at once cannot both win), each step
+    kept as a :class:`CaseEvent`."""
+
+    def open_case(self, case: Case, who: str) -> bool:
+        """Open ``case`` once (an ``opened`` event by ``who``); ``False`` if its id exists."""
+        ...
+
+    def move_case(
+        self,
+        case: str,
+        expected: Collection[CaseStatus],
+        status: CaseStatus,
+        event: CaseEvent,
+        *,
+        offer: tuple[Money, str, str] | None = None,
+    ) -> bool:
+        """Move ``case`` to ``status`` if it is in one of ``expected``, and keep
+        ``event``; ``offer`` (amount, kind, by whom) replaces the case's offer.
+        ``False`` (nothing written) if the case is not in an expected state."""
+        ...
+
+    def note_case(self, event: CaseEvent) -> bool:
+        """Keep ``event`` once per (case, kind, note); ``False`` if it was kept before."""
+        ...
+
+    def case(self, case: str) -> Case | None:
+        """The case with id ``case``, if any."""
+        ...
+
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
+        """Cases (in ``statuses``, due by ``due_by``, if given), by due time then id."""
+        ...
+
+    def case_events(self, case: str | None = None) -> list[CaseEvent]:
+        """The events of one case, or of all, in the order kept."""
+        ...
+
+
+@runtime_checkable
+class Ledger(RecoveryStore, OutboxStore, LedgerReader, Erasure, CaseStore, Protocol):
     """Every role: what :class:`~pxr.Recovery` and the ``pxr`` command use."""
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pxr.model import Compensation, Content
+from pxr.model import Compensation, Content, Referral
 from pxr.money import Money
 
 __all__ = [
@@ -78,27 +78,30 @@ def _compensation_dict(c: Compensation) -> dict[str, Any]:
 def content_json(content: Content) -> str:
     """The JSON the outbox keeps for ``content`` (its subject has a column)."""
     delay = content.delay
-    return json.dumps(
-        {
-            "purpose": str(content.purpose),
-            "topic": content.topic,
-            "delay": None if delay is None else [delay.days, delay.seconds, delay.microseconds],
-            "compensations": [_compensation_dict(c) for c in content.compensations],
-        },
-        ensure_ascii=False,
-    )
+    data: dict[str, object] = {
+        "purpose": str(content.purpose),
+        "topic": content.topic,
+        "delay": None if delay is None else [delay.days, delay.seconds, delay.microseconds],
+        "compensations": [_compensation_dict(c) for c in content.compensations],
+    }
+    referral = content.referral
+    if referral is not None:
+        data["referral"] = [referral.name, referral.website, referral.participates]
+    return json.dumps(data, ensure_ascii=False)
 
 
 def content_from_json(text: str, subject: str) -> Content:
     """The content :func:`content_json` stored."""
     data = json.loads(text)
     delay = data["delay"]
+    referral = data.get("referral")
     return Content(
         purpose=data["purpose"],
         subject=subject,
         topic=data["topic"],
         delay=None if delay is None else dt.timedelta(*delay),
         compensations=tuple(compensation_from(c) for c in data["compensations"]),
+        referral=None if referral is None else Referral(*referral),
     )
 
 

@@ -27,6 +27,9 @@ import attrs
 
 from pxr.errors import LedgerError
 from pxr.ledger import (
+    Case,
+    CaseEvent,
+    CaseStatus,
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
@@ -35,6 +38,7 @@ from pxr.ledger import (
     OutboxStatus,
     SuppressionRecord,
     is_pseudonym,
+    new_case_id,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
@@ -49,6 +53,7 @@ from pxr.ledger._codec import (
     ts_or_none,
 )
 from pxr.model import Breach, Message, Reason, Severity
+from pxr.money import Money
 
 __all__ = ["Dialect", "SQLLedger"]
 
@@ -604,6 +609,116 @@ class SQLLedger(LedgerBase):
             )
         ]
 
+    # ------------------------------------------------------------ cases
+
+    def open_case(self, case: Case, who: str) -> bool:
+        """Open a case once, with its ``opened`` event."""
+        with self.transaction():
+            cursor = self._execute(
+                "INSERT INTO cases (id, customer, subject, origin, status, team, opened_at,"
+                " due_at, updated_at, silence_accepts, missed) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    case.id,
+                    case.customer,
+                    case.subject,
+                    case.origin,
+                    str(case.status),
+                    case.team,
+                    ts(case.opened_at),
+                    ts(case.due_at),
+                    ts(case.updated_at),
+                    int(case.silence_accepts),
+                    int(case.missed),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._case_event(CaseEvent(case.id, "opened", who, case.opened_at, case.origin))
+        return True
+
+    def _case_event(self, event: CaseEvent, once: str | None = None) -> bool:
+        cursor = self._execute(
+            "INSERT INTO case_events (case_id, kind, who, at, note, once)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (event.case, event.kind, event.who, ts(event.at), event.note, once),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def move_case(
+        self,
+        case: str,
+        expected: Collection[CaseStatus],
+        status: CaseStatus,
+        event: CaseEvent,
+        *,
+        offer: tuple[Money, str, str] | None = None,
+    ) -> bool:
+        """Move a case on, only from the states the step expects."""
+        if not expected:
+            return False
+        states = sorted(str(s) for s in expected)
+        sets = "status = ?, updated_at = ?"
+        params: list[Any] = [str(status), ts(event.at)]
+        if offer is not None:
+            money, kind, by = offer
+            sets += ", offer_amount = ?, offer_currency = ?, offer_kind = ?, offered_by = ?"
+            params += [str(money.amount), money.currency, kind, by]
+        with self.transaction():
+            cursor = self._execute(
+                f"UPDATE cases SET {sets} WHERE id = ?"  # noqa: S608 - constant column lists
+                f" AND status IN ({', '.join('?' for _ in states)})",
+                [*params, case, *states],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._case_event(event)
+        return True
+
+    def note_case(self, event: CaseEvent) -> bool:
+        """Keep an event once per case, kind and note."""
+        once = "\x1f".join((event.case, event.kind, event.note or ""))
+        return self._case_event(event, once=once)
+
+    def case(self, case: str) -> Case | None:
+        """One case by id."""
+        row = self._one("SELECT * FROM cases WHERE id = ?", (case,))
+        return None if row is None else _case(row)
+
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
+        """Cases by due time."""
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses is not None:
+            if not statuses:
+                return []
+            states = sorted(str(s) for s in statuses)
+            where.append(f"status IN ({', '.join('?' for _ in states)})")
+            params += states
+        if due_by is not None:
+            where.append("due_at <= ?")
+            params.append(ts(due_by))
+        # Only constant conditions with "?" placeholders: the values are parameters.
+        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
+        return [_case(row) for row in self._rows(sql + " ORDER BY due_at, id", params)]
+
+    def case_events(self, case: str | None = None) -> list[CaseEvent]:
+        """Case events in the order kept."""
+        sql = "SELECT * FROM case_events"
+        params: tuple[Any, ...] = ()
+        if case is not None:
+            sql += " WHERE case_id = ?"
+            params = (case,)
+        return [
+            CaseEvent(r["case_id"], r["kind"], r["who"], _at(r["at"]), r["note"])
+            for r in self._rows(sql + " ORDER BY seq", params)
+        ]
+
     # ------------------------------------------------------------ erasure
 
     def erase_customer(self, customer: str, *, at: dt.datetime | None = None) -> Erased:
@@ -639,6 +754,18 @@ class SQLLedger(LedgerBase):
                     f"UPDATE {table} SET customer = ? WHERE customer = ?",  # noqa: S608
                     (alias, customer),
                 ).rowcount
+            # A case id is derived from the customer id: draw a new one.
+            for row in self._rows("SELECT id FROM cases WHERE customer = ?", (customer,)):
+                old, new = row["id"], new_case_id()
+                self._execute("UPDATE cases SET id = ? WHERE id = ?", (new, old))
+                self._execute(
+                    "UPDATE case_events SET case_id = ?, once = ? || substr(once, ?)"
+                    " WHERE case_id = ?",
+                    (new, new, len(old) + 1, old),
+                )
+            counts["cases"] = self._execute(
+                "UPDATE cases SET customer = ? WHERE customer = ?", (alias, customer)
+            ).rowcount
             erased = Erased(
                 pseudonym=alias,
                 compensations=compensations,
@@ -734,6 +861,26 @@ def _breach(row: Any) -> Breach:
         resolved_at=from_ts(row["resolved_at"]),
         forecast=bool(row["forecast"]),
         confirmed_at=from_ts(row["confirmed_at"]),
+    )
+
+
+def _case(row: Any) -> Case:
+    amount = row["offer_amount"]
+    return Case(
+        id=row["id"],
+        customer=row["customer"],
+        subject=row["subject"],
+        origin=row["origin"],
+        status=row["status"],
+        team=row["team"],
+        opened_at=_at(row["opened_at"]),
+        due_at=_at(row["due_at"]),
+        updated_at=_at(row["updated_at"]),
+        silence_accepts=bool(row["silence_accepts"]),
+        missed=bool(row["missed"]),
+        offer=None if amount is None else Money(Decimal(amount), row["offer_currency"]),
+        offer_kind=row["offer_kind"],
+        offered_by=row["offered_by"],
     )
 
 

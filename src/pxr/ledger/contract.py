@@ -29,6 +29,9 @@ import pytest
 
 from pxr.ledger import (
     BreachChange,
+    Case,
+    CaseEvent,
+    CaseStatus,
     CompensationRecord,
     Decision,
     DeliveryAttempt,
@@ -93,6 +96,22 @@ def _entry(key: str = "k", when: dt.datetime | None = None, customer: str = "c")
         send_at=when,
         content=Content(purpose=Purpose.NOTICE, subject="S", delay=dt.timedelta(hours=26)),
         fallbacks=(("email", "anna@example.pl"),),
+    )
+
+
+def _case(case_id: str = "K-1", customer: str = "c", due_day: int = 16) -> Case:
+    return Case(
+        id=case_id,
+        customer=customer,
+        subject="S",
+        origin="complaint",
+        status=CaseStatus.OPEN,
+        opened_at=_at(),
+        due_at=_at(due_day),
+        updated_at=_at(),
+        team="care",
+        silence_accepts=True,
+        missed=True,
     )
 
 
@@ -548,6 +567,7 @@ class LedgerContract:
             "attempts": 1,
             "suppressions": 1,
             "events": 1,
+            "cases": 0,
         }
 
     def test_erasure_empties_texts_codes_notes_and_details(self, ledger: Ledger) -> None:
@@ -650,3 +670,112 @@ class LedgerContract:
         ledger.erase_customer("c-piotr")
         assert ledger.inactive_customers(_at(4)) == ["c-anna"], "pseudonyms are not listed"
         assert ledger.inactive_customers(_at(21)) == ["c-anna", "c-ola"]
+
+    # ------------------------------------------------------------ cases
+
+    def test_a_case_is_opened_once_with_its_event(self, ledger: Ledger) -> None:
+        assert ledger.open_case(_case(), "pxr")
+        assert not ledger.open_case(_case(), "pxr")
+        assert ledger.case("K-1") == _case()
+        assert ledger.case("K-2") is None
+        assert ledger.case_events("K-1") == [CaseEvent("K-1", "opened", "pxr", _at(), "complaint")]
+
+    def test_a_case_moves_only_from_the_expected_states(self, ledger: Ledger) -> None:
+        ledger.open_case(_case(), "pxr")
+        offer = (Money(Decimal("40.00"), "PLN"), "voucher", "anna")
+        made = CaseEvent("K-1", "offered", "anna", _at(3), "agent")
+        assert ledger.move_case("K-1", {CaseStatus.OPEN}, CaseStatus.OFFERED, made, offer=offer)
+        again = CaseEvent("K-1", "offered", "ben", _at(4))
+        assert not ledger.move_case("K-1", {CaseStatus.OPEN}, CaseStatus.OFFERED, again)
+        assert not ledger.move_case("K-9", {CaseStatus.OPEN}, CaseStatus.OFFERED, again)
+        case = ledger.case("K-1")
+        assert case is not None
+        assert (case.status, case.offer, case.offer_kind, case.offered_by, case.updated_at) == (
+            CaseStatus.OFFERED,
+            Money(Decimal("40.00"), "PLN"),
+            "voucher",
+            "anna",
+            _at(3),
+        )
+        assert [e.kind for e in ledger.case_events("K-1")] == ["opened", "offered"]
+
+    def test_threads_racing_to_move_a_case_move_it_once(self, ledger: Ledger) -> None:
+        ledger.open_case(_case(), "pxr")
+        wins: list[bool] = []
+        start = threading.Barrier(6)
+
+        def race(n: int) -> None:
+            start.wait()
+            with ledger.transaction():
+                wins.append(
+                    ledger.move_case(
+                        "K-1",
+                        {CaseStatus.OPEN},
+                        CaseStatus.CLOSED,
+                        CaseEvent("K-1", "closed", f"agent-{n}", _at(3)),
+                    )
+                )
+
+        threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(wins) == [False] * 5 + [True]
+        assert [e.kind for e in ledger.case_events("K-1")] == ["opened", "closed"]
+
+    def test_a_note_is_kept_once_per_case_kind_and_note(self, ledger: Ledger) -> None:
+        ledger.open_case(_case(), "pxr")
+        assert ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
+        assert not ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(14)))
+        assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(14), "rejected"))
+        assert not ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "rejected"))
+        assert ledger.note_case(CaseEvent("K-1", "handed over", "pxr", _at(15), "deadline"))
+        kinds = [(e.kind, e.at) for e in ledger.case_events()]
+        assert kinds == [
+            ("opened", _at()),
+            ("deadline near", _at(13)),
+            ("handed over", _at(14)),
+            ("handed over", _at(15)),
+        ]
+
+    def test_a_rolled_back_case_leaves_nothing(self, ledger: Ledger) -> None:
+        def crash() -> None:
+            with ledger.transaction():
+                ledger.open_case(_case(), "pxr")
+                ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
+                raise RuntimeError("crash")
+
+        with pytest.raises(RuntimeError):
+            crash()
+        assert ledger.case("K-1") is None
+        assert ledger.case_events() == []
+        assert ledger.open_case(_case(), "pxr")
+        assert ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13))), "the note too"
+
+    def test_cases_come_by_due_time_and_filter_by_status(self, ledger: Ledger) -> None:
+        ledger.open_case(_case("K-late", due_day=20), "pxr")
+        ledger.open_case(_case("K-soon", due_day=5), "pxr")
+        ledger.move_case(
+            "K-late",
+            {CaseStatus.OPEN},
+            CaseStatus.CLOSED,
+            CaseEvent("K-late", "closed", "a", _at(3)),
+        )
+        assert [c.id for c in ledger.cases()] == ["K-soon", "K-late"]
+        assert [c.id for c in ledger.cases({CaseStatus.OPEN})] == ["K-soon"]
+        assert ledger.cases(set()) == []
+        assert [c.id for c in ledger.cases(due_by=_at(5))] == ["K-soon"]
+        assert [c.id for c in ledger.cases(due_by=_at(4, 23))] == []
+
+    def test_erasure_replaces_the_id_in_cases_and_draws_a_new_case_id(self, ledger: Ledger) -> None:
+        """A case id is derived from the customer id: erasure must not keep it."""
+        ledger.open_case(_case(customer="c-anna"), "pxr")
+        ledger.note_case(CaseEvent("K-1", "deadline near", "pxr", _at(13)))
+        alias = ledger.erase_customer("c-anna").pseudonym
+        assert ledger.case("K-1") is None
+        (case,) = ledger.cases()
+        assert case.customer == alias
+        assert case.id.startswith("K-")
+        assert [e.case for e in ledger.case_events()] == [case.id, case.id]
+        assert not ledger.note_case(CaseEvent(case.id, "deadline near", "pxr", _at(14)))

@@ -20,6 +20,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import attrs
 
 from pxr.ledger import (
+    Case,
+    CaseEvent,
+    CaseStatus,
     CodeTaken,
     CompensationRecord,
     DeliveryAttempt,
@@ -28,10 +31,12 @@ from pxr.ledger import (
     OutboxStatus,
     SuppressionRecord,
     is_pseudonym,
+    new_case_id,
     new_pseudonym,
 )
 from pxr.ledger._base import LedgerBase
 from pxr.model import Breach, Severity
+from pxr.money import Money
 
 __all__ = ["MemoryLedger"]
 
@@ -76,6 +81,9 @@ class MemoryLedger(LedgerBase):
         self._by_id: dict[int, str] = {}
         self._leases: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
+        self._cases: dict[str, Case] = {}
+        self._case_events: list[CaseEvent] = []
+        self._case_once: set[tuple[str, str, str]] = set()
         self._undo: list[list[Callable[[], object]]] = []
 
     def __repr__(self) -> str:
@@ -442,6 +450,81 @@ class MemoryLedger(LedgerBase):
         """Everything a rule stopped."""
         return list(self._suppressions)
 
+    # ------------------------------------------------------------ cases
+
+    def _keep_case_event(self, event: CaseEvent) -> None:
+        self._case_events.append(event)
+        self._log(partial(self._case_events.pop, -1))
+
+    @_locked
+    def open_case(self, case: Case, who: str) -> bool:
+        """Open a case once, with its ``opened`` event."""
+        if case.id in self._cases:
+            return False
+        self._cases[case.id] = case
+        self._log(lambda: self._cases.pop(case.id))
+        self._keep_case_event(CaseEvent(case.id, "opened", who, case.opened_at, case.origin))
+        return True
+
+    @_locked
+    def move_case(
+        self,
+        case: str,
+        expected: Collection[CaseStatus],
+        status: CaseStatus,
+        event: CaseEvent,
+        *,
+        offer: tuple[Money, str, str] | None = None,
+    ) -> bool:
+        """Move a case on, only from the states the step expects."""
+        old = self._cases.get(case)
+        if old is None or old.status not in expected:
+            return False
+        new = attrs.evolve(old, status=status, updated_at=event.at)
+        if offer is not None:
+            money, kind, by = offer
+            new = attrs.evolve(new, offer=money, offer_kind=kind, offered_by=by)
+        self._cases[case] = new
+        self._log(lambda: self._cases.__setitem__(case, old))
+        self._keep_case_event(event)
+        return True
+
+    @_locked
+    def note_case(self, event: CaseEvent) -> bool:
+        """Keep an event once per case, kind and note."""
+        key = (event.case, event.kind, event.note or "")
+        if key in self._case_once:
+            return False
+        self._case_once.add(key)
+        self._log(lambda: self._case_once.discard(key))
+        self._keep_case_event(event)
+        return True
+
+    @_locked
+    def case(self, case: str) -> Case | None:
+        """One case by id."""
+        return self._cases.get(case)
+
+    @_locked
+    def cases(
+        self,
+        statuses: Collection[CaseStatus] | None = None,
+        *,
+        due_by: dt.datetime | None = None,
+    ) -> list[Case]:
+        """Cases by due time."""
+        found = [
+            c
+            for c in self._cases.values()
+            if (statuses is None or c.status in statuses) and (due_by is None or c.due_at <= due_by)
+        ]
+        return sorted(found, key=lambda c: (c.due_at, c.id))
+
+    @_locked
+    def case_events(self, case: str | None = None) -> list[CaseEvent]:
+        """Case events in the order kept."""
+        return [e for e in self._case_events if case is None or e.case == case]
+
     # ------------------------------------------------------------ erasure
 
     @_locked
@@ -514,6 +597,20 @@ class MemoryLedger(LedgerBase):
         events = {(k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events}
         self._events.clear()
         self._events.update(events)
+        cases = 0
+        for case_id, case in list(self._cases.items()):
+            if case.customer == customer:
+                cases += 1
+                # A case id is derived from the customer id: draw a new one.
+                new = new_case_id()
+                del self._cases[case_id]
+                self._cases[new] = attrs.evolve(case, id=new, customer=alias)
+                self._case_events[:] = [
+                    attrs.evolve(e, case=new) if e.case == case_id else e for e in self._case_events
+                ]
+                once = {(new if c == case_id else c, k, n) for c, k, n in self._case_once}
+                self._case_once.clear()
+                self._case_once.update(once)
         erased = Erased(
             pseudonym=alias,
             breaches=breaches,
@@ -522,6 +619,7 @@ class MemoryLedger(LedgerBase):
             attempts=attempts,
             suppressions=suppressions,
             events=named,
+            cases=cases,
             before=digest in self._tombstones,
             scrubbed=True,
         )
@@ -543,11 +641,20 @@ class MemoryLedger(LedgerBase):
                 self._by_customer,
                 self._events,
                 self._tombstones,
+                self._cases,
             )
         ]
-        every: list[list[Any]] = [self._attempts, self._suppressions, *self._by_breach.values()]
+        every: list[list[Any]] = [
+            self._attempts,
+            self._suppressions,
+            self._case_events,
+            *self._by_breach.values(),
+        ]
         lists = [(x, list(x)) for x in every]
-        codes = set(self._codes)
+        sets: list[tuple[set[Any], set[Any]]] = [
+            (self._codes, set(self._codes)),
+            (self._case_once, set(self._case_once)),
+        ]
 
         def restore() -> None:
             for current, saved in dicts:
@@ -555,8 +662,9 @@ class MemoryLedger(LedgerBase):
                 current.update(saved)
             for items, kept in lists:
                 items[:] = kept
-            self._codes.clear()
-            self._codes.update(codes)
+            for members, held in sets:
+                members.clear()
+                members.update(held)
 
         return restore
 

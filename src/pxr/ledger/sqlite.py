@@ -123,13 +123,42 @@ CREATE TABLE IF NOT EXISTS tombstones (
     digest    TEXT PRIMARY KEY,
     erased_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cases (
+    id          TEXT PRIMARY KEY,
+    customer    TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    team        TEXT,
+    opened_at   TEXT NOT NULL,
+    due_at      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    silence_accepts INTEGER NOT NULL DEFAULT 0,
+    missed      INTEGER NOT NULL DEFAULT 0,
+    offer_amount   TEXT,
+    offer_currency TEXT,
+    offer_kind  TEXT,
+    offered_by  TEXT
+);
+CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
+CREATE TABLE IF NOT EXISTS case_events (
+    seq     INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    who     TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    note    TEXT,
+    once    TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
 """
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes a ledger from schema ``n - 1`` to ``n``.
 MIGRATIONS: dict[int, str] = {
     # pxr 0.2: the outbox keeps what to say (content), not text; attempts keep
     # the text sent; suppressions a typed reason; events an order of their own;
-    # tombstones remember erased customers (a keyed hash, never the id).
+    # tombstones remember erased customers (a keyed hash, never the id);
+    # cases and their events (pxr.cases).
     2: """
     CREATE TABLE outbox_v2 (
         id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
@@ -170,6 +199,34 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE tombstones (digest TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
     CREATE INDEX suppressions_customer ON suppressions (customer);
     CREATE INDEX events_customer ON events (customer);
+    CREATE TABLE IF NOT EXISTS cases (
+        id          TEXT PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        team        TEXT,
+        opened_at   TEXT NOT NULL,
+        due_at      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        silence_accepts INTEGER NOT NULL DEFAULT 0,
+        missed      INTEGER NOT NULL DEFAULT 0,
+        offer_amount   TEXT,
+        offer_currency TEXT,
+        offer_kind  TEXT,
+        offered_by  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
+    CREATE TABLE IF NOT EXISTS case_events (
+        seq     INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        who     TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        note    TEXT,
+        once    TEXT UNIQUE
+    );
+    CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
     """,
 }
 
