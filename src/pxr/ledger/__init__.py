@@ -4,7 +4,8 @@ The ledger is the only thing in pxr that stores state, and it makes every
 step idempotent: uniqueness lives in the store (primary keys and unique
 constraints), never in Python dictionaries of the engine.
 
-It plays four roles, each a narrow protocol, for four audiences:
+It plays four roles, each a narrow protocol, for four audiences (the
+engine and the dispatcher both read and write consent, :class:`ConsentStore`):
 
 * :class:`RecoveryStore` — what the engine needs: :meth:`~RecoveryStore.load`
   the state a signal needs, then :meth:`~RecoveryStore.apply` a
@@ -40,6 +41,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from pxr.consent import ConsentRecord
 from pxr.errors import LedgerError
 from pxr.ledger.urls import LedgerFactory, migrate_ledger, open_ledger
 from pxr.model import Breach, Compensation, Content, Message, Reason, Severity
@@ -49,6 +51,7 @@ __all__ = [
     "BreachChange",
     "CodeTaken",
     "CompensationRecord",
+    "ConsentStore",
     "Decision",
     "DecisionItem",
     "DeliveryAttempt",
@@ -183,13 +186,15 @@ class Snapshot:
     has paid per (currency, statutory); ``spent`` the customer's
     non-statutory compensation since the window asked for, per currency
     (``None`` if not asked); ``messages`` their messages since the window
-    asked for (``None`` if not asked).
+    asked for (``None`` if not asked); ``consent`` their consent records by
+    channel (see :mod:`pxr.consent`).
     """
 
     breaches: Mapping[tuple[str, str], Breach] = attrs.field(factory=dict)
     paid: Mapping[tuple[str, str], Mapping[tuple[str, bool], Decimal]] = attrs.field(factory=dict)
     spent: Mapping[str, Decimal] | None = None
     messages: int | None = None
+    consent: Mapping[str, ConsentRecord] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -237,7 +242,25 @@ class Applied:
 
 
 @runtime_checkable
-class RecoveryStore(Protocol):
+class ConsentStore(Protocol):
+    """Consent per customer and channel (see :mod:`pxr.consent`): the engine
+    records opt-outs, the dispatcher a provider's refusals, and both read it."""
+
+    def record_consent(self, record: ConsentRecord) -> bool:
+        """Keep ``record`` as the customer's latest word on its channel.
+
+        ``False`` (and nothing written) if a newer record is there, or the
+        record is a refusal and the customer opted out of the channel.
+        """
+        ...
+
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        """``customer``'s consent records, by channel."""
+        ...
+
+
+@runtime_checkable
+class RecoveryStore(ConsentStore, Protocol):
     """What the engine needs: load, then apply in one write."""
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -297,7 +320,7 @@ class RecoveryStore(Protocol):
 
 
 @runtime_checkable
-class OutboxStore(Protocol):
+class OutboxStore(ConsentStore, Protocol):
     """What the dispatcher needs: due entries, claims with leases, outcomes."""
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -380,6 +403,10 @@ class LedgerReader(Protocol):
         """``(customer, subject, at)`` of every recorded event of ``kind``, in order."""
         ...
 
+    def consents(self) -> list[ConsentRecord]:
+        """Every customer's consent records, by customer and channel."""
+        ...
+
 
 @runtime_checkable
 class Erasure(Protocol):
@@ -389,8 +416,9 @@ class Erasure(Protocol):
         """Erase a customer's personal data; return the pseudonym that replaces their id.
 
         Addresses and message texts are emptied (unsent messages are never
-        sent), and the customer id is replaced everywhere by a random
-        pseudonym, so counts and amounts stay right for metrics.
+        sent; refused addresses are forgotten), and the customer id is
+        replaced everywhere by a random pseudonym, so counts and amounts stay
+        right for metrics.
         """
         ...
 

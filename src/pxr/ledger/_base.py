@@ -19,6 +19,7 @@ from decimal import Decimal
 import attrs
 
 from pxr.compensation import new_voucher_code
+from pxr.consent import ConsentRecord
 from pxr.errors import LedgerError
 from pxr.ledger import (
     Applied,
@@ -157,6 +158,9 @@ class LedgerBase:
     def enqueue(self, entry: OutboxEntry) -> bool:
         raise NotImplementedError
 
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        raise NotImplementedError
+
     # ------------------------------------------------------------ load and apply
 
     def load(
@@ -191,6 +195,7 @@ class LedgerBase:
             messages=None
             if messages_since is None
             else self._messages_since(customer, messages_since),
+            consent=self.consent_of(customer),
         )
 
     def apply(self, decision: Decision) -> Applied:

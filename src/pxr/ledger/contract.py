@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import pytest
 
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.ledger import (
     BreachChange,
     CompensationRecord,
@@ -92,6 +93,14 @@ def _entry(key: str = "k", when: dt.datetime | None = None, customer: str = "c")
         send_at=when,
         content=Content(purpose=Purpose.NOTICE, subject="S", delay=dt.timedelta(hours=26)),
         fallbacks=(("email", "anna@example.pl"),),
+    )
+
+
+def _consent(
+    state: ConsentState, when: dt.datetime, address: str = "", customer: str = "c"
+) -> ConsentRecord:
+    return ConsentRecord(
+        customer=customer, channel="sms", state=state, at=when, source="test", address=address
     )
 
 
@@ -459,3 +468,45 @@ class LedgerContract:
         assert ledger.due(_at(10), 10) == [], "an erased customer's message never goes out"
         digest = hashlib.sha256(b"c-anna").hexdigest()
         assert digest[:16] not in alias, "a pseudonym is drawn, not derived from the id"
+
+    def test_consent_keeps_the_latest_word_per_channel(self, ledger: Ledger) -> None:
+        refused = _consent(ConsentState.REFUSED, _at(3), "+48512345678")
+        assert ledger.record_consent(_consent(ConsentState.ALLOWED, _at(2)))
+        assert ledger.record_consent(refused)
+        assert not ledger.record_consent(_consent(ConsentState.ALLOWED, _at(2, 11)))
+        assert ledger.consent_of("c") == {"sms": refused}
+        assert ledger.consent_of("someone else") == {}
+
+    def test_a_refusal_never_replaces_an_opt_out(self, ledger: Ledger) -> None:
+        opted_out = _consent(ConsentState.OPTED_OUT, _at(2))
+        ledger.record_consent(opted_out)
+        assert not ledger.record_consent(_consent(ConsentState.REFUSED, _at(3), "+48512345678"))
+        assert ledger.record_consent(_consent(ConsentState.ALLOWED, _at(4)))
+        assert ledger.consent_of("c")["sms"].state is ConsentState.ALLOWED
+
+    def test_load_brings_the_customers_consent(self, ledger: Ledger) -> None:
+        record = _consent(ConsentState.OPTED_OUT, _at(2))
+        ledger.record_consent(record)
+        with ledger.transaction():
+            assert ledger.load("c", []).consent == {"sms": record}
+
+    def test_consent_rolls_back_with_its_transaction(self, ledger: Ledger) -> None:
+        def opt_out_then_fail() -> None:
+            with ledger.transaction():
+                ledger.record_consent(_consent(ConsentState.OPTED_OUT, _at(2)))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            opt_out_then_fail()
+        assert ledger.consents() == []
+
+    def test_erasure_forgets_refused_addresses(self, ledger: Ledger) -> None:
+        ledger.record_consent(_consent(ConsentState.REFUSED, _at(2), "+48512345678", "c-anna"))
+        alias = ledger.erase_customer("c-anna")
+        (record,) = ledger.consents()
+        assert (record.customer, record.address, record.state) == (
+            alias,
+            "",
+            ConsentState.REFUSED,
+        )
+        assert ledger.consent_of("c-anna") == {}

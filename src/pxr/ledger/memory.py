@@ -18,6 +18,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.ledger import (
     CodeTaken,
     CompensationRecord,
@@ -71,6 +72,7 @@ class MemoryLedger(LedgerBase):
         self._by_id: dict[int, str] = {}
         self._leases: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str, str, dt.datetime], None] = {}
+        self._consent: dict[str, dict[str, ConsentRecord]] = defaultdict(dict)
         self._undo: list[list[Callable[[], object]]] = []
 
     def __repr__(self) -> str:
@@ -223,6 +225,36 @@ class MemoryLedger(LedgerBase):
         self._events[key] = None
         self._log(lambda: self._events.pop(key))
         return True
+
+    @_locked
+    def record_consent(self, record: ConsentRecord) -> bool:
+        """Keep the customer's latest word on a channel (never over a newer one)."""
+        by_channel = self._consent[record.customer]
+        old = by_channel.get(record.channel)
+        if old is not None and (
+            old.at > record.at
+            or (old.state is ConsentState.OPTED_OUT and record.state is ConsentState.REFUSED)
+        ):
+            return False
+        by_channel[record.channel] = record
+        if old is None:
+            self._log(lambda: by_channel.pop(record.channel))
+        else:
+            self._log(lambda: by_channel.__setitem__(record.channel, old))
+        return True
+
+    @_locked
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        """The customer's consent records, by channel."""
+        return dict(self._consent.get(customer, {}))
+
+    @_locked
+    def consents(self) -> list[ConsentRecord]:
+        """Every consent record, by customer and channel."""
+        return sorted(
+            (r for by_channel in self._consent.values() for r in by_channel.values()),
+            key=lambda r: (r.customer, r.channel),
+        )
 
     def _entries_of(self, customer: str) -> Iterator[OutboxEntry]:
         return (self._outbox[key] for key in self._sent_to.get(customer, ()))
@@ -447,6 +479,10 @@ class MemoryLedger(LedgerBase):
         ]
         self._events = {
             (k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events
+        }
+        self._consent[alias] = {
+            channel: attrs.evolve(record, customer=alias, address="")
+            for channel, record in self._consent.pop(customer, {}).items()
         }
         return alias
 

@@ -165,13 +165,30 @@ CREATE TABLE IF NOT EXISTS events (
     subject  TEXT NOT NULL,
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
+);
+CREATE TABLE IF NOT EXISTS consent (
+    customer TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+    address  TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (customer, channel)
 )
 """.replace("TEXT", 'TEXT COLLATE "C"')
 # Byte order for every text column: times are compared and sorted as text,
 # and ids sort as they do in SQLite, whatever the database's own collation.
 
 #: The tables a ledger holds, in the order :meth:`PostgresLedger.clear` empties them.
-TABLES = ("deliveries", "outbox", "compensations", "suppressions", "events", "breaches")
+TABLES = (
+    "deliveries",
+    "outbox",
+    "compensations",
+    "suppressions",
+    "events",
+    "breaches",
+    "consent",
+)
 
 
 def _lock_key(customer: str) -> int:

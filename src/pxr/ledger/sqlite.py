@@ -113,12 +113,22 @@ CREATE TABLE IF NOT EXISTS events (
     at       TEXT NOT NULL,
     UNIQUE (kind, customer, subject, at)
 );
+CREATE TABLE IF NOT EXISTS consent (
+    customer TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+    address  TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (customer, channel)
+);
 """
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes a ledger from schema ``n - 1`` to ``n``.
 MIGRATIONS: dict[int, str] = {
     # pxr 0.2: the outbox keeps what to say (content), not text; attempts keep
-    # the text sent; suppressions a typed reason; events an order of their own.
+    # the text sent; suppressions a typed reason; events an order of their own; consent is
+    # remembered per customer and channel.
     2: """
     CREATE TABLE outbox_v2 (
         id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
@@ -153,6 +163,15 @@ MIGRATIONS: dict[int, str] = {
     SELECT kind, customer, subject, at FROM events ORDER BY rowid;
     DROP TABLE events;
     ALTER TABLE events_v2 RENAME TO events;
+    CREATE TABLE IF NOT EXISTS consent (
+        customer TEXT NOT NULL,
+        channel  TEXT NOT NULL,
+        state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+        address  TEXT NOT NULL DEFAULT '',
+        at       TEXT NOT NULL,
+        source   TEXT NOT NULL,
+        PRIMARY KEY (customer, channel)
+    );
     """,
 }
 
