@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
-from pxr import Recovery, Signal, SQLiteLedger
+from pxr import MemoryLedger, Recovery, Signal, SQLiteLedger
 from pxr.channels import DeliveryStatus
+from pxr.channels.sms import TwilioSms
 from pxr.consent import (
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
@@ -38,6 +39,7 @@ from pxr.model import MessageQueued, Suppressed
 from pxr.testing import RecordingNotifier
 
 from .conftest import ANNA, EXAMPLES, PARCEL, at, policy_from
+from .servers import TWILIO_SID, TWILIO_TOKEN, fake_provider, twilio_error, twilio_ok
 from .test_cookbook import load
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,6 +93,24 @@ def test_a_new_number_is_reachable_again(ledger: Ledger) -> None:
     recovery.dispatch_pending(at(2, 11))
     recovery.add_customer(attrs.evolve(ANNA, phone="+48601234567"))
     assert queued_on(recovery.observe(late("B", at(3)))) == ["sms"]
+
+
+def test_twilio_refusing_a_number_over_http_is_remembered(ledger: Ledger) -> None:
+    """Twilio's 21211 (not a valid phone number) from a loopback provider."""
+    email = RecordingNotifier("email")
+    with fake_provider(twilio_ok()) as twilio:
+        twilio.default = twilio_error(21211)
+        sms = TwilioSms(TWILIO_SID, TWILIO_TOKEN, sender="+48500000000", base_url=twilio.url)
+        recovery = Recovery(
+            policy_from(PARCEL), ledger, customers=[ANNA], notifiers={"sms": sms, "email": email}
+        )
+        recovery.observe(late("A"))
+        recovery.dispatch_pending(at(2, 11))  # refused: on to e-mail
+        recovery.dispatch_pending(at(2, 12))
+        recovery.observe(late("B", at(3)))
+        recovery.dispatch_pending(at(3, 11))
+        assert len(twilio.requests) == 1, "the refused number is not tried again"
+    assert [m.to for m in email.sent] == ["anna@example.pl", "anna@example.pl"]
 
 
 def test_the_host_can_allow_a_refused_number_again(ledger: Ledger) -> None:
@@ -179,6 +199,33 @@ def test_an_older_opt_out_does_not_undo_a_newer_allowance(ledger: Ledger) -> Non
     assert recovery.allow("c-anna", "sms", at(3)) is not None
     assert recovery.opt_out("c-anna", "sms", at(2)) is None
     assert queued_on(recovery.observe(late("A", at(4)))) == ["sms"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from(["opted_out", "allowed"])),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda pair: pair[0],
+    ),
+    st.sampled_from(["memory", "sqlite"]),
+)
+def test_the_latest_word_wins_in_whatever_order_it_arrives(
+    words: list[tuple[int, str]], kind: str
+) -> None:
+    """Events replayed out of order (a late file, a retried webhook) end in the same state."""
+    store: Ledger = MemoryLedger() if kind == "memory" else SQLiteLedger(":memory:")
+    try:
+        for minutes, state in words:
+            when = at() + dt.timedelta(minutes=minutes)
+            store.record_consent(
+                ConsentRecord(customer="c", channel="sms", state=state, at=when, source="event")
+            )
+        latest = max(words)
+        record = store.consent_of("c")["sms"]
+        assert (record.at, record.state) == (at() + dt.timedelta(minutes=latest[0]), latest[1])
+    finally:
+        store.close()
 
 
 def test_a_refusal_after_an_opt_out_keeps_the_opt_out() -> None:
