@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
@@ -318,11 +318,28 @@ def test_start_opts_in_again(body: str) -> None:
     assert reply.state is ConsentState.ALLOWED
 
 
-@given(st.text(max_size=40))
-def test_only_the_keyword_alone_counts(body: str) -> None:
-    reply = reply_keyword({"From": "+48512345678", "Body": body})
-    word = body.strip().rstrip(".!").strip().upper()
-    assert (reply is not None) == (word in OPT_OUT_WORDS | OPT_IN_WORDS)
+KEYWORDS = sorted(OPT_OUT_WORDS | OPT_IN_WORDS)
+SPACE = st.text(" \t\r\n", max_size=3)
+
+
+@given(st.sampled_from(KEYWORDS), st.data(), SPACE, SPACE)
+def test_a_keyword_in_any_case_with_space_around_counts(
+    keyword: str, data: st.DataObject, before: str, after: str
+) -> None:
+    mixed = "".join(
+        data.draw(st.sampled_from([c.lower(), c.upper()]), label="letter") for c in keyword
+    )
+    reply = reply_keyword({"From": "+48512345678", "Body": before + mixed + after})
+    assert reply is not None
+    assert reply.keyword == keyword
+    assert (reply.state is ConsentState.OPTED_OUT) == (keyword in OPT_OUT_WORDS)
+
+
+@given(st.sampled_from(KEYWORDS), st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True))
+def test_a_keyword_with_more_words_does_not_count(keyword: str, more: str) -> None:
+    assume((keyword + more).upper() not in KEYWORDS)  # STOP + ALL is a keyword of its own
+    for body in (f"{keyword} {more}", f"{more} {keyword}", keyword + more):
+        assert reply_keyword({"From": "+48512345678", "Body": body}) is None
 
 
 def test_a_sentence_with_stop_in_it_is_not_an_opt_out() -> None:
