@@ -113,6 +113,39 @@ def test_twilio_refusing_a_number_over_http_is_remembered(ledger: Ledger) -> Non
     assert [m.to for m in email.sent] == ["anna@example.pl", "anna@example.pl"]
 
 
+def test_messages_queued_while_a_number_is_refused_never_reach_it(ledger: Ledger) -> None:
+    """Observers queue messages in threads while a dispatcher drains: a message
+    queued on SMS before the refusal, or decided on a snapshot from before it,
+    is moved at claim time. The refused number is tried exactly once."""
+    recovery, sms = engine(ledger, *[DeliveryStatus.PERMANENT] * 50)
+    done = threading.Event()
+
+    def observe(worker: int) -> None:
+        for n in range(10):
+            recovery.observe(late(f"W{worker}-{n}", at(2, 10, n)))
+
+    def drain() -> None:
+        while not done.is_set():
+            recovery.dispatch_pending(at(9))
+        recovery.dispatch_pending(at(9))
+
+    dispatcher = threading.Thread(target=drain)
+    dispatcher.start()
+    observers = [threading.Thread(target=observe, args=(w,)) for w in range(4)]
+    for thread in observers:
+        thread.start()
+    for thread in observers:
+        thread.join()
+    done.set()
+    dispatcher.join()
+    for _ in range(3):  # rerouted messages go out on the next runs
+        recovery.dispatch_pending(at(9))
+    assert len(sms.sent) == 1
+    entries = list(ledger.outbox())
+    assert len(entries) == 40
+    assert {(e.channel, e.status) for e in entries} == {("email", OutboxStatus.SENT)}
+
+
 def test_the_host_can_allow_a_refused_number_again(ledger: Ledger) -> None:
     recovery, _ = engine(ledger, DeliveryStatus.PERMANENT)
     recovery.observe(late("A"))
