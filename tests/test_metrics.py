@@ -77,14 +77,16 @@ def test_time_to_first_message_median_and_p90(ledger: Ledger) -> None:
 
 
 def test_deliveries_per_channel_with_failures_and_fallbacks(ledger: Ledger) -> None:
+    # Anna's number is refused for good; Jan's fails once, then works.
+    jan = attrs.evolve(ANNA, id="c-jan", phone="+48601234567", email="jan@example.pl")
     sms = RecordingNotifier("sms", [DeliveryStatus.PERMANENT, DeliveryStatus.TRANSIENT])
     email = RecordingNotifier("email")
     recovery = Recovery(
-        policy_from(PARCEL), ledger, customers=[ANNA], notifiers={"sms": sms, "email": email}
+        policy_from(PARCEL), ledger, customers=[ANNA, jan], notifiers={"sms": sms, "email": email}
     )
     recovery.observe(late("A", at(2, 10)))
-    recovery.observe(late("B", at(2, 12)))
-    recovery.observe(late("C", at(2, 14)))
+    recovery.observe(late("B", at(2, 12), "c-jan"))
+    recovery.observe(late("C", at(2, 14), "c-jan"))
     for hour in range(3, 10):
         recovery.dispatch_pending(at(3, hour))
     channels = compute_metrics(ledger).channels
@@ -277,15 +279,16 @@ def test_delivered_first_contact_counts_from_the_providers_acceptance(ledger: Le
 
 def test_deliveries_count_messages_by_status_and_attempts_by_outcome(ledger: Ledger) -> None:
     sms = RecordingNotifier("sms", [DeliveryStatus.TRANSIENT, DeliveryStatus.PERMANENT])
+    jan = attrs.evolve(ANNA, id="c-jan", phone="+48601234567", email="jan@example.pl")
     recovery = Recovery(
         policy_from(PARCEL),
         ledger,
-        customers=[ANNA],
+        customers=[ANNA, jan],
         notifiers={"sms": sms, "email": RecordingNotifier("email")},
     )
     recovery.observe(late("A", at(2, 10)))
     recovery.dispatch_pending(at(2, 10))  # transient: waits for a retry
-    recovery.observe(late("B", at(3, 10)))
+    recovery.observe(late("B", at(3, 10), "c-jan"))  # another number: not refused
     recovery.observe(late("C", at(5, 10)))  # not due yet
     found = deliveries(ledger.outbox(), ledger.attempts())
     assert found["sms"].failed == 1

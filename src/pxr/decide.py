@@ -19,6 +19,7 @@ import attrs
 
 from pxr.channels import Channel
 from pxr.compensation import CompensationRequest
+from pxr.consent import ConsentRecord
 from pxr.delivery import Unreachable, route, send_time
 from pxr.ledger import (
     BreachChange,
@@ -158,6 +159,7 @@ def decide(
                 topic=rule.topic,
                 delay=as_duration(signal.value, rule.threshold.unit),
                 compensations=compensations,
+                consent=snapshot.consent,
             )
         )
     windows = {
@@ -386,6 +388,7 @@ def message_items(
     topic: str = "generic",
     delay: dt.timedelta | None = None,
     compensations: Sequence[Compensation] = (),
+    consent: Mapping[str, ConsentRecord] | None = None,
 ) -> list[DecisionItem]:
     """The message to queue about ``breach`` — or why none can be.
 
@@ -393,8 +396,10 @@ def message_items(
     it is sent. ``tally`` counts messages already decided for the customer
     (against ``limits.messages_per_day``); one over the limit is deferred by
     a day, not dropped, so a customer who was paid is always told.
+    ``consent`` (the snapshot's) rules out the channels the customer opted
+    out of and the addresses providers refused.
     """
-    found = route(customer, policy, channels)
+    found = route(customer, policy, channels, consent)
     if isinstance(found, Unreachable):
         return [_suppression(breach, at, "message", Reason.UNREACHABLE, found.reason)]
     send_at = send_time(customer, at, policy)

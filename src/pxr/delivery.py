@@ -15,6 +15,7 @@ import attrs
 
 from pxr.channels import AddressRefused, Channel
 from pxr.channels.gsm import sms_encoding, sms_segments, to_gsm7
+from pxr.consent import ConsentRecord, blocked
 from pxr.model import Customer, Message
 from pxr.policy import Policy
 
@@ -39,12 +40,16 @@ class Unreachable:
 
 
 def route(
-    customer: Customer, policy: Policy, channels: Mapping[str, Channel]
+    customer: Customer,
+    policy: Policy,
+    channels: Mapping[str, Channel],
+    consent: Mapping[str, ConsentRecord] | None = None,
 ) -> Route | Unreachable:
     """The first channel in the customer's order (else the policy's) that can reach them.
 
-    A channel is skipped when the customer opted out of it, has no address
-    on it, or has one the channel refuses (a landline for SMS).
+    A channel is skipped when the customer opted out of it (in their details,
+    or as the ledger's ``consent`` remembers), has no address on it, has one
+    the channel refuses (a landline for SMS), or one a provider refused for good.
     """
     refusals = []
     usable: list[tuple[Channel, str]] = []
@@ -63,6 +68,10 @@ def route(
             continue
         if address is None:
             refusals.append(f"{name}: no address")
+            continue
+        why = blocked(consent or {}, name, address)
+        if why is not None:
+            refusals.append(why)
             continue
         usable.append((channel, address))
     if usable:

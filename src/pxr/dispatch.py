@@ -11,7 +11,12 @@ until ``max_attempts``, then the message moves to the customer's next
 channel, as a permanent one (the address will not work) does at once; it is
 dead only when every channel has failed. A message overtaken by a later one
 about the same breach that already went out (an escalation, a resolution) is
-cancelled, not sent late. An
+cancelled, not sent late.
+
+Consent: a provider's permanent refusal is remembered for the address (see
+:mod:`pxr.consent`); a claimed message whose channel the customer opted out
+of, or whose address was refused, moves to the next usable channel or ends
+``cancelled`` with the reason, and is never sent on it. An
 uncertain one (the request went out, the answer was lost) is resent only on
 the channels the policy names in ``resend_uncertain`` (at least once);
 elsewhere the message ends ``uncertain`` (at most once). A
@@ -40,6 +45,7 @@ from pxr.channels import (
     close_notifiers,
     send,
 )
+from pxr.consent import ConsentRecord, ConsentState, blocked, usable_fallbacks
 from pxr.customers import CustomerDirectory
 from pxr.ledger import DeliveryAttempt, OutboxEntry, OutboxStatus, OutboxStore
 from pxr.model import Customer, Message
@@ -184,8 +190,13 @@ class Dispatcher:
             claimed = [(entry_id, e) for entry_id, e in claimed if entry_id not in stale]
             if not claimed:
                 return report
+        first = claimed[0][1]
+        # The customer opted out of this channel, or a provider refused this
+        # address, after the message was queued: not on it, ever.
+        why = blocked(self.ledger.consent_of(first.customer), first.channel, first.to)
+        if why is not None:
+            return report + self._withdraw(claimed, why, now)
         entries = [e for _, e in claimed]
-        first = entries[0]
         known = self.customers.get(first.customer) if self.customers is not None else None
         reader = known or Customer(id=first.customer, locale=first.locale, timezone=first.timezone)
         message = self.renderer.render(entries, known, send_at=now)
@@ -205,8 +216,10 @@ class Dispatcher:
         # The same key on every attempt, so a provider that takes an idempotency
         # key (an e-mail's Message-ID) sees a resend as the same message.
         key = "\x1e".join(sorted(e.key for e in entries))
+        refused = False  # by the provider: the address will never work
         try:
             result = send(notifier, message, key=key)
+            refused = result.status is DeliveryStatus.PERMANENT
         except MessageUnsendable as unsendable:
             result = DeliveryResult.permanent(f"cannot be sent: {unsendable.reason}")
         except Exception as error:  # noqa: BLE001 - one broken transport fails its own message
@@ -215,12 +228,51 @@ class Dispatcher:
             )
             log.warning("pxr: %s", result.detail)
         with self.ledger.transaction():
+            if refused:
+                self.ledger.record_consent(
+                    ConsentRecord(
+                        customer=first.customer,
+                        channel=first.channel,
+                        state=ConsentState.REFUSED,
+                        at=now,
+                        source="provider",
+                        address=first.to,
+                    )
+                )
             for entry_id, entry in claimed:
                 attempt = self._attempt(entry_id, entry, result, now, message)
                 report += self._settle(entry_id, entry, attempt, result, now)
         if self.plugins is not None:
             for _, entry in claimed:
                 self.plugins.call("delivery_result", entry=entry, result=result)
+        return report
+
+    def _withdraw(
+        self, claimed: list[tuple[int, OutboxEntry]], why: str, now: dt.datetime
+    ) -> DispatchReport:
+        """Move claimed entries off a channel consent rules out: to the customer's
+        next usable channel, or ``cancelled`` with ``why`` if none is left."""
+        result = DeliveryResult(DeliveryStatus.PERMANENT, detail=why)
+        report = DispatchReport()
+        with self.ledger.transaction():
+            consent = self.ledger.consent_of(claimed[0][1].customer)
+            for entry_id, entry in claimed:
+                attempt = self._attempt(entry_id, entry, result, now, None)
+                left = usable_fallbacks(consent, entry.fallbacks)
+                if left:
+                    (channel, to), *rest = left
+                    self.ledger.reroute(
+                        entry_id,
+                        attempt,
+                        channel=channel,
+                        to=to,
+                        fallbacks=tuple(rest),
+                        send_at=now,
+                    )
+                    report += DispatchReport(rerouted=1)
+                else:
+                    self.ledger.settle(entry_id, attempt, OutboxStatus.CANCELLED)
+                    report += DispatchReport(cancelled=1)
         return report
 
     def _attempt(

@@ -26,6 +26,7 @@ import attrs
 
 from pxr import cases
 from pxr.channels import Notifier
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.customers import CustomerDirectory, InMemoryDirectory, LookupDirectory
 from pxr.decide import (
     BUDGET_WINDOW,
@@ -42,6 +43,7 @@ from pxr.events import (
     Contacted,
     CustomerEvent,
     Event,
+    OptOut,
     Outcome,
     Resolved,
     SignalEvent,
@@ -460,6 +462,7 @@ class Recovery:
                             channels=self._channels,
                             tally=tally_for(snapshot),
                             topic=rule.topic if rule is not None else "generic",
+                            consent=snapshot.consent,
                         )
                     ),
                     messages_since=at - MESSAGE_WINDOW if self._wants_messages else None,
@@ -544,6 +547,43 @@ class Recovery:
         self.ledger.load(customer, ())
         return self.ledger.is_erased(customer, at)
 
+    def opt_out(
+        self, customer: str, channel: str, at: dt.datetime, *, source: str = "api"
+    ) -> ConsentRecord | None:
+        """Record that ``customer`` does not want ``channel``, whatever the address.
+
+        Messages are no longer queued on it, and those waiting go to the
+        customer's next channel or end ``cancelled`` (see :mod:`pxr.consent`).
+        Returns the record kept; ``None`` if a newer word on the channel is there.
+        """
+        return self._consent(customer, channel, ConsentState.OPTED_OUT, at, source)
+
+    def allow(
+        self,
+        customer: str,
+        channel: str,
+        at: dt.datetime | None = None,
+        *,
+        source: str = "host",
+    ) -> ConsentRecord | None:
+        """Let ``channel`` be used for ``customer`` again, after an opt-out or a
+        refused address (``at`` defaults to the ledger's clock).
+
+        Returns the record kept; ``None`` if a newer word on the channel is there.
+        """
+        return self._consent(
+            customer, channel, ConsentState.ALLOWED, self.ledger.now() if at is None else at, source
+        )
+
+    def _consent(
+        self, customer: str, channel: str, state: ConsentState, at: dt.datetime, source: str
+    ) -> ConsentRecord | None:
+        record = ConsentRecord(
+            customer=customer, channel=channel, state=state, at=at, source=source
+        )
+        with self.ledger.transaction():
+            return record if self.ledger.record_consent(record) else None
+
     def handle(self, event: Event) -> Sequence[Action]:
         """Apply one event from an events file (see :mod:`pxr.events`)."""
         match event:
@@ -561,6 +601,9 @@ class Recovery:
                 return _NOTHING
             case Outcome(customer=customer_id, outcome=outcome, at=at):
                 self.outcome(customer_id, outcome, at)
+                return _NOTHING
+            case OptOut(customer=customer_id, channel=channel, at=at):
+                self.opt_out(customer_id, channel, at, source="event")
                 return _NOTHING
         raise ValidationError("event", f"unknown event {event!r}")
 

@@ -1,7 +1,7 @@
 """The events file: JSON Lines, one object a line, ``type`` first.
 
 Types: ``customer``, ``signal``, ``resolved``, ``complaint``, ``contacted``,
-``outcome``. A bad line raises :class:`~pxr.errors.EventError` with its line
+``outcome``, ``opt_out``. A bad line raises :class:`~pxr.errors.EventError` with its line
 number; :func:`read_events` yields it in place so the caller can report it
 and go on with the rest.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "Contacted",
     "CustomerEvent",
     "Event",
+    "OptOut",
     "Outcome",
     "Resolved",
     "SignalEvent",
@@ -84,7 +85,16 @@ class Outcome:
     at: dt.datetime
 
 
-Event = CustomerEvent | SignalEvent | Resolved | Complaint | Contacted | Outcome
+@attrs.frozen
+class OptOut:
+    """The customer does not want to be contacted on ``channel`` (see :mod:`pxr.consent`)."""
+
+    customer: str
+    channel: str
+    at: dt.datetime
+
+
+Event = CustomerEvent | SignalEvent | Resolved | Complaint | Contacted | Outcome | OptOut
 
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     # type: (required, optional)
@@ -112,6 +122,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "complaint": ({"customer", "subject", "at"}, set()),
     "contacted": ({"customer", "subject", "at"}, set()),
     "outcome": ({"customer", "outcome", "at"}, set()),
+    "opt_out": ({"customer", "channel", "at"}, set()),
 }
 
 
@@ -193,6 +204,12 @@ def parse_event(data: object) -> Event:
                 _str(data, "customer", kind),
                 _str(data, "subject", kind),
                 _time(data["at"], "contacted.at"),
+            )
+        case "opt_out":
+            return OptOut(
+                _str(data, "customer", kind),
+                check_text(data["channel"], "opt_out.channel", "a channel name"),
+                _time(data["at"], "opt_out.at"),
             )
         case _:
             return Outcome(

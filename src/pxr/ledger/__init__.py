@@ -4,7 +4,8 @@ The ledger is the only thing in pxr that stores state, and it makes every
 step idempotent: uniqueness lives in the store (primary keys and unique
 constraints), never in Python dictionaries of the engine.
 
-It plays five roles, each a narrow protocol, for five audiences:
+It plays six roles, each a narrow protocol (the engine and the dispatcher both
+read and write consent, :class:`ConsentStore`):
 
 * :class:`RecoveryStore` — what the engine needs: :meth:`~RecoveryStore.load`
   the state a signal needs, then :meth:`~RecoveryStore.apply` a
@@ -17,8 +18,9 @@ It plays five roles, each a narrow protocol, for five audiences:
 * :class:`LedgerReader` — what metrics, the journey and the report read.
 * :class:`Erasure` — a customer's right to be forgotten.
 * :class:`CaseStore` — the cases people work on (:mod:`pxr.cases`).
+* :class:`ConsentStore` — refused addresses and opt-outs (:mod:`pxr.consent`).
 
-:class:`Ledger` is all five. Three implementations ship:
+:class:`Ledger` is all six. Three implementations ship:
 :class:`~pxr.ledger.memory.MemoryLedger` (tests, simulations),
 :class:`~pxr.ledger.sqlite.SQLiteLedger` (the default; one file, WAL) and
 :class:`~pxr.ledger.postgres.PostgresLedger` (many hosts; ``pxr[postgres]``);
@@ -43,6 +45,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from pxr.consent import ConsentRecord
 from pxr.errors import LedgerError
 from pxr.ledger.urls import LedgerFactory, migrate_ledger, open_ledger
 from pxr.model import Breach, Compensation, Content, Message, Reason, Severity
@@ -58,6 +61,7 @@ __all__ = [
     "CaseStore",
     "CodeTaken",
     "CompensationRecord",
+    "ConsentStore",
     "Decision",
     "DecisionItem",
     "DeliveryAttempt",
@@ -127,6 +131,7 @@ class Erased:
     suppressions: int = 0
     events: int = 0
     cases: int = 0
+    consent: int = 0
     before: bool = False
     scrubbed: bool = False
 
@@ -145,6 +150,7 @@ class Erased:
             "suppressions": self.suppressions,
             "events": self.events,
             "cases": self.cases,
+            "consent": self.consent,
         }
 
 
@@ -270,7 +276,8 @@ class Snapshot:
     (``None`` if not asked); ``messages`` their messages since the window
     asked for (``None`` if not asked); ``repeats`` how many actual
     breaches of each threshold asked for the customer has had since its
-    window began (``None`` if none asked).
+    window began (``None`` if none asked); ``consent`` their consent records by
+    channel (see :mod:`pxr.consent`).
     """
 
     breaches: Mapping[tuple[str, str], Breach] = attrs.field(factory=dict)
@@ -278,6 +285,7 @@ class Snapshot:
     spent: Mapping[str, Decimal] | None = None
     messages: int | None = None
     repeats: Mapping[str, int] | None = None
+    consent: Mapping[str, ConsentRecord] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -332,7 +340,25 @@ class Applied:
 
 
 @runtime_checkable
-class RecoveryStore(Protocol):
+class ConsentStore(Protocol):
+    """Consent per customer and channel (see :mod:`pxr.consent`): the engine
+    records opt-outs, the dispatcher a provider's refusals, and both read it."""
+
+    def record_consent(self, record: ConsentRecord) -> bool:
+        """Keep ``record`` as the customer's latest word on its channel.
+
+        ``False`` (and nothing written) if a newer record is there, or the
+        record is a refusal and the customer opted out of the channel.
+        """
+        ...
+
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        """``customer``'s consent records, by channel."""
+        ...
+
+
+@runtime_checkable
+class RecoveryStore(ConsentStore, Protocol):
     """What the engine needs: load, then apply in one write."""
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -405,7 +431,7 @@ class RecoveryStore(Protocol):
 
 
 @runtime_checkable
-class OutboxStore(Protocol):
+class OutboxStore(ConsentStore, Protocol):
     """What the dispatcher needs: due entries, claims with leases, outcomes."""
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -488,6 +514,10 @@ class LedgerReader(Protocol):
         """``(customer, subject, at)`` of every recorded event of ``kind``, in order."""
         ...
 
+    def consents(self) -> list[ConsentRecord]:
+        """Every customer's consent records, by customer and channel."""
+        ...
+
 
 @runtime_checkable
 class Erasure(Protocol):
@@ -497,11 +527,12 @@ class Erasure(Protocol):
         """Erase a customer's personal data; say what was changed (see :class:`Erased`).
 
         Addresses, message texts, error details, notes and voucher codes are
-        emptied (unsent messages are never sent), and the customer id is
-        replaced everywhere by a random pseudonym, so counts and amounts stay
-        right for metrics. A tombstone (:func:`tombstone`) remembers the
-        erasure as of ``at`` (now by default). An id that no row names
-        changes nothing and leaves no tombstone.
+        emptied (unsent messages are never sent; refused addresses are
+        forgotten), and the customer id is replaced everywhere by a random
+        pseudonym, so counts and amounts stay right for metrics. A tombstone
+        (:func:`tombstone`) remembers the erasure as of ``at`` (now by
+        default). An id that no row names changes nothing and leaves no
+        tombstone.
         """
         ...
 

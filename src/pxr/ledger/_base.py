@@ -20,6 +20,7 @@ from decimal import Decimal
 import attrs
 
 from pxr.compensation import new_voucher_code
+from pxr.consent import ConsentRecord
 from pxr.errors import LedgerError
 from pxr.ledger import (
     ERASURE_KEY_ENV,
@@ -197,6 +198,9 @@ class LedgerBase:
     def enqueue(self, entry: OutboxEntry) -> bool:
         raise NotImplementedError
 
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        raise NotImplementedError
+
     # ------------------------------------------------------------ load and apply
 
     def load(
@@ -233,6 +237,7 @@ class LedgerBase:
             if messages_since is None
             else self._messages_since(customer, messages_since),
             repeats=None if repeats_since is None else self._repeats(customer, repeats_since),
+            consent=self.consent_of(customer),
         )
 
     def _repeats(self, customer: str, since: Mapping[str, dt.datetime]) -> dict[str, int]:

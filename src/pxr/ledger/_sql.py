@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.errors import LedgerError
 from pxr.ledger import (
     Case,
@@ -402,6 +403,30 @@ class SQLLedger(LedgerBase):
         )
         return bool(cursor.rowcount == 1)
 
+    def record_consent(self, record: ConsentRecord) -> bool:
+        """Keep the customer's latest word on a channel (never over a newer one)."""
+        cursor = self._execute(
+            "INSERT INTO consent (customer, channel, state, address, at, source)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (customer, channel) DO UPDATE SET"
+            " state = excluded.state, address = excluded.address, at = excluded.at,"
+            " source = excluded.source WHERE consent.at <= excluded.at"
+            " AND NOT (consent.state = 'opted_out' AND excluded.state = 'refused')",
+            (
+                record.customer,
+                record.channel,
+                str(record.state),
+                record.address,
+                ts(record.at),
+                record.source,
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        """The customer's consent records, by channel."""
+        rows = self._rows("SELECT * FROM consent WHERE customer = ?", (customer,))
+        return {row["channel"]: _consent(row) for row in rows}
+
     def first_contact_at(self, customer: str, subject: str) -> dt.datetime | None:
         """When a provider first accepted a message about ``subject``."""
         row = self._one(
@@ -609,6 +634,12 @@ class SQLLedger(LedgerBase):
             )
         ]
 
+    def consents(self) -> list[ConsentRecord]:
+        """Every consent record, by customer and channel."""
+        return [
+            _consent(row) for row in self._rows("SELECT * FROM consent ORDER BY customer, channel")
+        ]
+
     # ------------------------------------------------------------ cases
 
     def open_case(self, case: Case, who: str) -> bool:
@@ -766,6 +797,11 @@ class SQLLedger(LedgerBase):
             counts["cases"] = self._execute(
                 "UPDATE cases SET customer = ? WHERE customer = ?", (alias, customer)
             ).rowcount
+            # Refused addresses and opt-outs go with the customer.
+            counts["consent"] = self._execute(
+                "UPDATE consent SET address = '', customer = ? WHERE customer = ?",
+                (alias, customer),
+            ).rowcount
             erased = Erased(
                 pseudonym=alias,
                 compensations=compensations,
@@ -892,6 +928,17 @@ def _compensation(row: Any) -> CompensationRecord:
         customer=row["customer"],
         created_at=_at(row["created_at"]),
         compensation=compensation_from(row),
+    )
+
+
+def _consent(row: Any) -> ConsentRecord:
+    return ConsentRecord(
+        customer=row["customer"],
+        channel=row["channel"],
+        state=ConsentState(row["state"]),
+        at=_at(row["at"]),
+        source=row["source"],
+        address=row["address"],
     )
 
 

@@ -27,6 +27,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.ledger import (
     BreachChange,
     Case,
@@ -112,6 +113,14 @@ def _case(case_id: str = "K-1", customer: str = "c", due_day: int = 16) -> Case:
         team="care",
         silence_accepts=True,
         missed=True,
+    )
+
+
+def _consent(
+    state: ConsentState, when: dt.datetime, address: str = "", customer: str = "c"
+) -> ConsentRecord:
+    return ConsentRecord(
+        customer=customer, channel="sms", state=state, at=when, source="test", address=address
     )
 
 
@@ -568,6 +577,7 @@ class LedgerContract:
             "suppressions": 1,
             "events": 1,
             "cases": 0,
+            "consent": 0,
         }
 
     def test_erasure_empties_texts_codes_notes_and_details(self, ledger: Ledger) -> None:
@@ -779,3 +789,45 @@ class LedgerContract:
         assert case.id.startswith("K-")
         assert [e.case for e in ledger.case_events()] == [case.id, case.id]
         assert not ledger.note_case(CaseEvent(case.id, "deadline near", "pxr", _at(14)))
+
+    def test_consent_keeps_the_latest_word_per_channel(self, ledger: Ledger) -> None:
+        refused = _consent(ConsentState.REFUSED, _at(3), "+48512345678")
+        assert ledger.record_consent(_consent(ConsentState.ALLOWED, _at(2)))
+        assert ledger.record_consent(refused)
+        assert not ledger.record_consent(_consent(ConsentState.ALLOWED, _at(2, 11)))
+        assert ledger.consent_of("c") == {"sms": refused}
+        assert ledger.consent_of("someone else") == {}
+
+    def test_a_refusal_never_replaces_an_opt_out(self, ledger: Ledger) -> None:
+        opted_out = _consent(ConsentState.OPTED_OUT, _at(2))
+        ledger.record_consent(opted_out)
+        assert not ledger.record_consent(_consent(ConsentState.REFUSED, _at(3), "+48512345678"))
+        assert ledger.record_consent(_consent(ConsentState.ALLOWED, _at(4)))
+        assert ledger.consent_of("c")["sms"].state is ConsentState.ALLOWED
+
+    def test_load_brings_the_customers_consent(self, ledger: Ledger) -> None:
+        record = _consent(ConsentState.OPTED_OUT, _at(2))
+        ledger.record_consent(record)
+        with ledger.transaction():
+            assert ledger.load("c", []).consent == {"sms": record}
+
+    def test_consent_rolls_back_with_its_transaction(self, ledger: Ledger) -> None:
+        def opt_out_then_fail() -> None:
+            with ledger.transaction():
+                ledger.record_consent(_consent(ConsentState.OPTED_OUT, _at(2)))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            opt_out_then_fail()
+        assert ledger.consents() == []
+
+    def test_erasure_forgets_refused_addresses(self, ledger: Ledger) -> None:
+        ledger.record_consent(_consent(ConsentState.REFUSED, _at(2), "+48512345678", "c-anna"))
+        alias = ledger.erase_customer("c-anna").pseudonym
+        (record,) = ledger.consents()
+        assert (record.customer, record.address, record.state) == (
+            alias,
+            "",
+            ConsentState.REFUSED,
+        )
+        assert ledger.consent_of("c-anna") == {}

@@ -19,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
+from pxr.consent import ConsentRecord, ConsentState
 from pxr.ledger import (
     Case,
     CaseEvent,
@@ -84,6 +85,7 @@ class MemoryLedger(LedgerBase):
         self._cases: dict[str, Case] = {}
         self._case_events: list[CaseEvent] = []
         self._case_once: set[tuple[str, str, str]] = set()
+        self._consent: dict[str, dict[str, ConsentRecord]] = defaultdict(dict)
         self._undo: list[list[Callable[[], object]]] = []
 
     def __repr__(self) -> str:
@@ -263,6 +265,36 @@ class MemoryLedger(LedgerBase):
         self._events[key] = None
         self._log(lambda: self._events.pop(key))
         return True
+
+    @_locked
+    def record_consent(self, record: ConsentRecord) -> bool:
+        """Keep the customer's latest word on a channel (never over a newer one)."""
+        by_channel = self._consent[record.customer]
+        old = by_channel.get(record.channel)
+        if old is not None and (
+            old.at > record.at
+            or (old.state is ConsentState.OPTED_OUT and record.state is ConsentState.REFUSED)
+        ):
+            return False
+        by_channel[record.channel] = record
+        if old is None:
+            self._log(lambda: by_channel.pop(record.channel))
+        else:
+            self._log(lambda: by_channel.__setitem__(record.channel, old))
+        return True
+
+    @_locked
+    def consent_of(self, customer: str) -> dict[str, ConsentRecord]:
+        """The customer's consent records, by channel."""
+        return dict(self._consent.get(customer, {}))
+
+    @_locked
+    def consents(self) -> list[ConsentRecord]:
+        """Every consent record, by customer and channel."""
+        return sorted(
+            (r for by_channel in self._consent.values() for r in by_channel.values()),
+            key=lambda r: (r.customer, r.channel),
+        )
 
     def _entries_of(self, customer: str) -> Iterator[OutboxEntry]:
         return (self._outbox[key] for key in self._sent_to.get(customer, ()))
@@ -597,6 +629,34 @@ class MemoryLedger(LedgerBase):
         events = {(k, alias if c == customer else c, s, at): None for (k, c, s, at) in self._events}
         self._events.clear()
         self._events.update(events)
+        cases, consents = self._erase_cases_and_consent(customer, alias)
+        erased = Erased(
+            pseudonym=alias,
+            breaches=breaches,
+            compensations=compensations,
+            messages=len(erased_ids),
+            attempts=attempts,
+            suppressions=suppressions,
+            events=named,
+            cases=cases,
+            consent=consents,
+            before=digest in self._tombstones,
+            scrubbed=True,
+        )
+        if erased.found or erased.before:
+            when = at or dt.datetime.now(dt.UTC)
+            self._tombstones[digest] = max(when, self._tombstones.get(digest, when))
+        return erased if erased.found else attrs.evolve(erased, pseudonym=None)
+
+    def _erase_cases_and_consent(self, customer: str, alias: str) -> tuple[int, int]:
+        """Give the customer's cases new ids and the pseudonym, forget their
+        refused addresses; return how many cases and consent records changed."""
+        consent = self._consent.pop(customer, {})
+        if consent:
+            self._consent[alias] = {
+                channel: attrs.evolve(record, customer=alias, address="")
+                for channel, record in consent.items()
+            }
         cases = 0
         for case_id, case in list(self._cases.items()):
             if case.customer == customer:
@@ -611,22 +671,7 @@ class MemoryLedger(LedgerBase):
                 once = {(new if c == case_id else c, k, n) for c, k, n in self._case_once}
                 self._case_once.clear()
                 self._case_once.update(once)
-        erased = Erased(
-            pseudonym=alias,
-            breaches=breaches,
-            compensations=compensations,
-            messages=len(erased_ids),
-            attempts=attempts,
-            suppressions=suppressions,
-            events=named,
-            cases=cases,
-            before=digest in self._tombstones,
-            scrubbed=True,
-        )
-        if erased.found or erased.before:
-            when = at or dt.datetime.now(dt.UTC)
-            self._tombstones[digest] = max(when, self._tombstones.get(digest, when))
-        return erased if erased.found else attrs.evolve(erased, pseudonym=None)
+        return cases, len(consent)
 
     def _restorer(self) -> Callable[[], None]:
         """An undo step that puts every structure back as it is now, in place
@@ -642,6 +687,7 @@ class MemoryLedger(LedgerBase):
                 self._events,
                 self._tombstones,
                 self._cases,
+                self._consent,
             )
         ]
         every: list[list[Any]] = [

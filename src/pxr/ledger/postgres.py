@@ -202,7 +202,16 @@ CREATE TABLE IF NOT EXISTS case_events (
     note    TEXT,
     once    TEXT UNIQUE
 );
-CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq)
+CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
+CREATE TABLE IF NOT EXISTS consent (
+    customer TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+    address  TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (customer, channel)
+)
 """.replace("TEXT", 'TEXT COLLATE "C"')
 # Byte order for every text column: times are compared and sorted as text,
 # and ids sort as they do in SQLite, whatever the database's own collation.
@@ -218,6 +227,7 @@ TABLES = (
     "tombstones",
     "case_events",
     "cases",
+    "consent",
 )
 
 

@@ -151,6 +151,15 @@ CREATE TABLE IF NOT EXISTS case_events (
     once    TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
+CREATE TABLE IF NOT EXISTS consent (
+    customer TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+    address  TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (customer, channel)
+);
 """
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes a ledger from schema ``n - 1`` to ``n``.
@@ -158,7 +167,7 @@ MIGRATIONS: dict[int, str] = {
     # pxr 0.2: the outbox keeps what to say (content), not text; attempts keep
     # the text sent; suppressions a typed reason; events an order of their own;
     # tombstones remember erased customers (a keyed hash, never the id);
-    # cases and their events (pxr.cases).
+    # cases and their events (pxr.cases); consent per customer and channel.
     2: """
     CREATE TABLE outbox_v2 (
         id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
@@ -227,6 +236,15 @@ MIGRATIONS: dict[int, str] = {
         once    TEXT UNIQUE
     );
     CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
+    CREATE TABLE IF NOT EXISTS consent (
+        customer TEXT NOT NULL,
+        channel  TEXT NOT NULL,
+        state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+        address  TEXT NOT NULL DEFAULT '',
+        at       TEXT NOT NULL,
+        source   TEXT NOT NULL,
+        PRIMARY KEY (customer, channel)
+    );
     """,
 }
 
