@@ -83,7 +83,7 @@ def test_the_heads_up_speaks_of_a_probable_delay(make_recovery: MakeRecovery) ->
     (_, message) = recovery.observe(late(30, at(2), forecast=True))
     assert isinstance(message, MessageQueued)
     text = message.message.text
-    assert text.startswith("Paczka PL-1 pewnie się spóźni – szacujemy: 1 dzień i 6 godzin.")
+    assert text.startswith("Paczka PL-1 prawdopodobnie się spóźni – szacujemy: 1 dzień i 6 godzin.")
     assert "Przepraszamy" not in text
 
 
@@ -188,7 +188,7 @@ def test_a_forecast_that_did_not_come_true_gets_an_all_clear(
     message = actions[1]
     assert isinstance(message, MessageQueued)
     assert message.content.purpose == "all_clear"
-    assert message.message.text == "Dobra wiadomość: PL-1 jednak bez opóźnienia."
+    assert message.message.text == "Dobra wiadomość: w sprawie PL-1 jednak wszystko w porządku."
     assert messages(recovery) == ["forecast", "all_clear"]
 
 
