@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -21,7 +22,7 @@ from pxr.dispatch import LEASE, Dispatcher, DispatchReport, backoff
 from pxr.i18n import translator
 from pxr.ledger import DeliveryAttempt, Ledger, OutboxStatus
 from pxr.model import Message
-from pxr.plugins import get_plugins
+from pxr.plugins import Plugins, get_plugins, module_plugin
 from pxr.policy import Delivery
 from pxr.rendering import Renderer
 from pxr.testing import RecordingNotifier
@@ -471,3 +472,32 @@ def test_a_notice_overtaken_by_a_resolution_already_sent_is_cancelled(ledger: Le
     (stale, _) = ledger.outbox()
     assert stale.status == "cancelled"
     assert stale.last_error == "overtaken by a later message about the same breach"
+
+
+def test_a_message_dead_on_every_channel_hands_the_case_to_a_person(ledger: Ledger) -> None:
+    handed: list[tuple[str, str]] = []
+
+    def case_handed_over(case: Any, reason: str) -> None:
+        handed.append((case.subject, reason))
+
+    plugins = Plugins(load_entry_points=False)
+    plugins.add(module_plugin("desk", case_handed_over=case_handed_over))
+    down = [DeliveryResult.permanent("landline")]
+    recovery = Recovery(
+        policy_from(PARCEL),
+        ledger,
+        customers=[ANNA],
+        plugins=plugins,
+        notifiers={
+            "sms": RecordingNotifier("sms", down),
+            "email": RecordingNotifier("email", [DeliveryResult.permanent("550 no such user")]),
+        },
+    )
+    recovery.observe(late("A"))
+    recovery.dispatch_pending(at(3))  # SMS refused: on to e-mail
+    recovery.dispatch_pending(at(3, 11))  # e-mail refused too: dead
+    (entry,) = ledger.outbox()
+    assert entry.status == "dead"
+    assert handed == [("A", "dead letter")]
+    recovery.dispatch_pending(at(4))
+    assert handed == [("A", "dead letter")], "once"

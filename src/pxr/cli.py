@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
-from pxr import __version__
+from pxr import __version__, cases
 from pxr._durations import parse_duration
 from pxr._privacy import mask_address
 from pxr._tasks_cli import add_tasks_parser
@@ -438,6 +438,15 @@ def _watch(recovery: Recovery, args: argparse.Namespace, err: TextIO) -> int:
             report = recovery.dispatch_pending(limit=args.limit)
             if report != DispatchReport():
                 err.write(f"pxr dispatch: {_dispatch_line(report)}\n")
+                err.flush()
+            # The sweeper is the dispatcher's sibling: deadlines near or past.
+            swept = cases.sweep(recovery, recovery.ledger.now())
+            if swept.warned or swept.deemed_accepted or swept.referred:
+                err.write(
+                    f"pxr dispatch: cases: {len(swept.warned)} handed over near their"
+                    f" deadline, {len(swept.deemed_accepted)} deemed accepted,"
+                    f" {len(swept.referred)} referred\n"
+                )
                 err.flush()
             stop.wait(args.interval)
         err.write("pxr dispatch: stopped\n")

@@ -106,8 +106,12 @@ class Dispatcher:
         customers: CustomerDirectory | None = None,
         plugins: Plugins | None = None,
         rng: Callable[[], float] = random.random,
+        on_dead: Callable[[OutboxEntry, dt.datetime], object] | None = None,
     ) -> None:
         self.ledger = ledger
+        #: Called (inside the transaction that settles it) for a message dead on
+        #: every channel: the engine hands the case to a person.
+        self.on_dead = on_dead
         self.notifiers = notifiers
         self.settings = settings
         self.renderer = renderer
@@ -327,4 +331,6 @@ class Dispatcher:
             )
             return DispatchReport(rerouted=1)
         self.ledger.settle(entry_id, attempt, OutboxStatus.DEAD)
+        if self.on_dead is not None:
+            self.on_dead(entry, now)
         return DispatchReport(dead=1)

@@ -616,6 +616,19 @@ class Recovery:
             renderer=self.renderer,
             customers=self.customers,
             plugins=self.plugins,
+            on_dead=self._dead_letter,
+        )
+
+    def _dead_letter(self, entry: OutboxEntry, at: dt.datetime) -> None:
+        """Every channel failed: a person takes the case over (once)."""
+        cases.open_hand_over(
+            self.ledger,
+            self.policy,
+            self.plugins,
+            customer=entry.customer,
+            subject=entry.subject,
+            reason=cases.HandOverReason.DEAD_LETTER,
+            at=at,
         )
 
     def dispatch_pending(
