@@ -449,3 +449,13 @@ def test_pxr_erase_on_a_url_never_prints_its_password(
     out = capsys.readouterr().out
     assert "s3cret" not in out
     assert ":***@" in out
+
+
+def test_dispatchers_share_the_database_clock(store: PostgresLedger) -> None:
+    """Leases and due times are compared on the server's clock, whatever each
+    host's clock says."""
+    with psycopg.connect(store.url) as check:
+        server = check.execute("SELECT clock_timestamp()").fetchone()
+    assert server is not None
+    assert abs(store.now() - server[0]) < dt.timedelta(seconds=5)
+    assert store.now().tzinfo is not None

@@ -86,9 +86,9 @@ class Dialect:
     def lock_customer(self, connection: Connection, customer: str) -> None:
         """Hold ``customer``'s rows against other writers until the transaction ends."""
 
-    def now(self, connection: Connection) -> dt.datetime | None:
-        """The database's clock, where it has one worth trusting over ours."""
-        return None
+    #: A query for the database's clock (column ``t``, an aware time), where it
+    #: has one worth trusting over this machine's: several hosts share it.
+    clock = ""
 
 
 _OUTBOX_COLUMNS = (
@@ -523,8 +523,10 @@ class SQLLedger(LedgerBase):
 
     def now(self) -> dt.datetime:
         """The database's clock where the dialect reads one, else this machine's."""
-        found = self.dialect.now(self._connection())
-        return found if found is not None else dt.datetime.now(dt.UTC)
+        if not self.dialect.clock:
+            return dt.datetime.now(dt.UTC)
+        found = self._one(self.dialect.clock)["t"]
+        return found if isinstance(found, dt.datetime) else _at(found)
 
     def superseded(self, entry_ids: Collection[int]) -> set[int]:
         """Entries overtaken by a later message about the same breach, already sent."""
@@ -811,7 +813,7 @@ class SQLLedger(LedgerBase):
                 **counts,
             )
             if erased.found or erased.before:
-                when = at or self.dialect.now(self._connection()) or dt.datetime.now(dt.UTC)
+                when = at or self.now()
                 self._execute(
                     "INSERT INTO tombstones (digest, erased_at) VALUES (?, ?)"
                     " ON CONFLICT (digest) DO UPDATE SET erased_at = CASE WHEN"

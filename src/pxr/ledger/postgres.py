@@ -246,6 +246,9 @@ class PostgresDialect(Dialect):
     begin = "BEGIN"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     integrity_errors = (pg_errors.UniqueViolation,)
+    #: The server's clock, not the transaction's start: dispatchers on several
+    #: hosts compare leases and due times on it.
+    clock = "SELECT clock_timestamp() AS t"
 
     def sql(self, text: str) -> str:
         """``?`` placeholders as ``%s`` (and a literal ``%`` doubled)."""
