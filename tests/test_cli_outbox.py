@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pxr.cli import main
 
 from .conftest import EXAMPLES
@@ -139,3 +141,15 @@ def test_dispatch_as_a_service_drains_and_stops_on_sigterm(tmp_path: Path) -> No
     assert run("outbox", "--store", store, "--pending")[1] == ""
     sent = [json.loads(line) for line in run("outbox", "--store", store, "--json")[1].splitlines()]
     assert {e["status"] for e in sent} <= {"sent", "cancelled"}
+
+
+def test_every_command_says_what_it_does_with_an_example(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pxr.cli import _EXAMPLES  # noqa: PLC0415
+
+    for command in _EXAMPLES:
+        assert main([command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert f"example: pxr {command}" in text, command
+        assert text.split("\n\n")[1].strip().endswith("."), command  # the description

@@ -911,7 +911,37 @@ def _parser() -> argparse.ArgumentParser:
 
     # ``pxr tasks``: the care team's work queue (pxr._tasks_cli).
     add_tasks_parser(commands)
+    _describe_commands(commands)
     return parser
+
+
+#: One example per command, shown at the end of its ``--help``.
+_EXAMPLES = {
+    "simulate": "pxr simulate examples/parcel/policy.toml examples/parcel/events.jsonl"
+    " --store parcel.db --json",
+    "check": "pxr check examples/parcel/policy.toml --transports transports.toml",
+    "dispatch": "pxr dispatch --store parcel.db --transports transports.toml --watch",
+    "outbox": "pxr outbox --store parcel.db --dead",
+    "plugins": "pxr plugins",
+    "catalogs": "pxr catalogs",
+    "journey": "pxr journey examples/parcel/policy.toml --store parcel.db",
+    "metrics": "pxr metrics --store parcel.db --json",
+    "report": "pxr report --store parcel.db --policy examples/parcel/policy.toml -o report.html",
+    "erase": "pxr erase c-anna --store parcel.db --json",
+    "migrate": "pxr migrate postgresql://pxr@db.example/pxr",
+    "tasks": "pxr tasks --store parcel.db --overdue",
+}
+
+
+def _describe_commands(commands: Any) -> None:
+    """Every command's ``--help`` says what it does and shows an example."""
+    for action in commands._choices_actions:
+        sub = commands.choices[action.dest]
+        if not sub.description:
+            sub.description = (action.help or "").capitalize() + "."
+        example = _EXAMPLES.get(action.dest)
+        if example and not sub.epilog:
+            sub.epilog = f"example: {example}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
