@@ -151,5 +151,5 @@ def test_every_command_says_what_it_does_with_an_example(
     for command in _EXAMPLES:
         assert main([command, "--help"]) == 0
         text = capsys.readouterr().out
-        assert f"example: pxr {command}" in text, command
+        assert f"example: pxr {command}" in text or f"examples: pxr {command}" in text, command
         assert text.split("\n\n")[1].strip().endswith("."), command  # the description
