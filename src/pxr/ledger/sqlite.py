@@ -15,11 +15,57 @@ import sqlite3
 from pxr.errors import LedgerBusyError, LedgerError
 from pxr.ledger._sql import Connection, Dialect, SQLLedger
 
-__all__ = ["SCHEMA_VERSION", "SQLiteLedger"]
+__all__ = ["NEW_IN_2", "SCHEMA_VERSION", "SQLiteLedger"]
 
 SCHEMA_VERSION = 2
 
-_SCHEMA = """
+#: Tables new in schema 2: created alike in a new ledger and by the migration.
+NEW_IN_2 = """
+CREATE TABLE IF NOT EXISTS tombstones (
+    digest    TEXT PRIMARY KEY,
+    erased_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cases (
+    id          TEXT PRIMARY KEY,
+    customer    TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    team        TEXT,
+    opened_at   TEXT NOT NULL,
+    due_at      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    silence_accepts INTEGER NOT NULL DEFAULT 0,
+    missed      INTEGER NOT NULL DEFAULT 0,
+    offer_amount   TEXT,
+    offer_currency TEXT,
+    offer_kind  TEXT,
+    offered_by  TEXT
+);
+CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
+CREATE TABLE IF NOT EXISTS case_events (
+    seq     INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    who     TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    note    TEXT,
+    once    TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
+CREATE TABLE IF NOT EXISTS consent (
+    customer TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
+    address  TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (customer, channel)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS breaches (
     threshold   TEXT NOT NULL,
     subject     TEXT NOT NULL,
@@ -119,48 +165,9 @@ CREATE TABLE IF NOT EXISTS events (
 -- An erasure finds a customer's rows by these, not by reading whole tables.
 CREATE INDEX IF NOT EXISTS suppressions_customer ON suppressions (customer);
 CREATE INDEX IF NOT EXISTS events_customer ON events (customer);
-CREATE TABLE IF NOT EXISTS tombstones (
-    digest    TEXT PRIMARY KEY,
-    erased_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cases (
-    id          TEXT PRIMARY KEY,
-    customer    TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    origin      TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    team        TEXT,
-    opened_at   TEXT NOT NULL,
-    due_at      TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    silence_accepts INTEGER NOT NULL DEFAULT 0,
-    missed      INTEGER NOT NULL DEFAULT 0,
-    offer_amount   TEXT,
-    offer_currency TEXT,
-    offer_kind  TEXT,
-    offered_by  TEXT
-);
-CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
-CREATE TABLE IF NOT EXISTS case_events (
-    seq     INTEGER PRIMARY KEY,
-    case_id TEXT NOT NULL,
-    kind    TEXT NOT NULL,
-    who     TEXT NOT NULL,
-    at      TEXT NOT NULL,
-    note    TEXT,
-    once    TEXT UNIQUE
-);
-CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
-CREATE TABLE IF NOT EXISTS consent (
-    customer TEXT NOT NULL,
-    channel  TEXT NOT NULL,
-    state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
-    address  TEXT NOT NULL DEFAULT '',
-    at       TEXT NOT NULL,
-    source   TEXT NOT NULL,
-    PRIMARY KEY (customer, channel)
-);
 """
+    + NEW_IN_2
+)
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes a ledger from schema ``n - 1`` to ``n``.
 MIGRATIONS: dict[int, str] = {
@@ -205,48 +212,11 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE breaches ADD COLUMN forecast INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE breaches ADD COLUMN confirmed_at TEXT;
     CREATE INDEX breaches_customer ON breaches (customer, threshold, opened_at);
-    CREATE TABLE tombstones (digest TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
     CREATE INDEX suppressions_customer ON suppressions (customer);
     CREATE INDEX events_customer ON events (customer);
-    CREATE TABLE IF NOT EXISTS cases (
-        id          TEXT PRIMARY KEY,
-        customer    TEXT NOT NULL,
-        subject     TEXT NOT NULL,
-        origin      TEXT NOT NULL,
-        status      TEXT NOT NULL,
-        team        TEXT,
-        opened_at   TEXT NOT NULL,
-        due_at      TEXT NOT NULL,
-        updated_at  TEXT NOT NULL,
-        silence_accepts INTEGER NOT NULL DEFAULT 0,
-        missed      INTEGER NOT NULL DEFAULT 0,
-        offer_amount   TEXT,
-        offer_currency TEXT,
-        offer_kind  TEXT,
-        offered_by  TEXT
-    );
-    CREATE INDEX IF NOT EXISTS cases_due ON cases (status, due_at);
-    CREATE TABLE IF NOT EXISTS case_events (
-        seq     INTEGER PRIMARY KEY,
-        case_id TEXT NOT NULL,
-        kind    TEXT NOT NULL,
-        who     TEXT NOT NULL,
-        at      TEXT NOT NULL,
-        note    TEXT,
-        once    TEXT UNIQUE
-    );
-    CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, seq);
-    CREATE TABLE IF NOT EXISTS consent (
-        customer TEXT NOT NULL,
-        channel  TEXT NOT NULL,
-        state    TEXT NOT NULL CHECK (state IN ('refused', 'opted_out', 'allowed')),
-        address  TEXT NOT NULL DEFAULT '',
-        at       TEXT NOT NULL,
-        source   TEXT NOT NULL,
-        PRIMARY KEY (customer, channel)
-    );
     """,
 }
+MIGRATIONS[2] = "\n".join((MIGRATIONS[2], NEW_IN_2))
 
 
 class SQLiteDialect(Dialect):
