@@ -81,9 +81,10 @@ class DispatchReport:
     uncertain: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
-        return DispatchReport(
-            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
-        )
+        return DispatchReport(*(getattr(self, f) + getattr(other, f) for f in _REPORT_FIELDS))
+
+
+_REPORT_FIELDS = tuple(f.name for f in attrs.fields(DispatchReport))
 
 
 class Dispatcher:

@@ -21,6 +21,7 @@ managers, or calls :func:`close_notifiers` at its end.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -155,8 +156,17 @@ class Notifier(Protocol):
 
 
 def _takes_key(notifier: Notifier) -> bool:
+    # Asked once per send: the answer depends only on the notifier's class.
+    return _send_takes_key(type(notifier))
+
+
+@functools.lru_cache(maxsize=256)
+def _send_takes_key(kind: type) -> bool:
+    method = getattr(kind, "send", None)
+    if method is None:  # pragma: no cover - not a notifier
+        return False
     try:
-        parameters = inspect.signature(notifier.send).parameters
+        parameters = inspect.signature(method).parameters
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
         return False
     return "key" in parameters or any(
