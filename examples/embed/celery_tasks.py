@@ -1,6 +1,7 @@
 """pxr in Celery: observe signals in a task, drain the outbox on a schedule.
 
-Each worker process builds its own ``Recovery`` on the shared ledger; customers
+Each worker process builds its own ``Recovery`` on the shared ledger (``PXR_LEDGER``:
+a SQLite file, or ``postgresql://…`` for workers on several hosts); customers
 come from your database (``customers=``), never from the task's caller; the
 outbox's leases make it safe for several workers to dispatch at once.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from celery import Celery
 
-from pxr import Customer, Recovery, Signal, SQLiteLedger, load_policy
+from pxr import Customer, Recovery, Signal, load_policy, open_ledger
 from pxr.transports import load_transports
 
 app = Celery(
@@ -49,7 +50,9 @@ def recovery() -> Recovery:
     """One Recovery per worker process, created on first use."""
     global _recovery  # noqa: PLW0603 - a per-process singleton, as Celery workers need
     if _recovery is None:
-        ledger = SQLiteLedger(os.environ.get("PXR_LEDGER", "pxr-ledger.db"))
+        # A ledger URL: postgresql://… shared by workers on several hosts, or a
+        # SQLite file (the default) for workers on one host.
+        ledger = open_ledger(os.environ.get("PXR_LEDGER", "pxr-ledger.db"))
         policy = load_policy(os.environ.get("PXR_POLICY", "policy.toml"))
         _recovery = Recovery(policy, ledger, customers=customer_from_your_database)
         transports = os.environ.get("PXR_TRANSPORTS")
