@@ -153,3 +153,35 @@ def test_every_command_says_what_it_does_with_an_example(
         text = capsys.readouterr().out
         assert f"example: pxr {command}" in text or f"examples: pxr {command}" in text, command
         assert text.split("\n\n")[1].strip().endswith("."), command  # the description
+
+
+def test_a_batch_the_database_rolled_back_is_run_again_and_printed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends one of two deadlocked transactions: ``pxr simulate``
+    runs that batch again, and prints what it did once."""
+    import pxr.ledger.sqlite  # noqa: PLC0415
+    from pxr.errors import LedgerConflict  # noqa: PLC0415
+    from pxr.ledger import Applied, Decision  # noqa: PLC0415
+
+    class Contended(pxr.ledger.sqlite.SQLiteLedger):
+        conflicts = 1
+
+        def apply(self, decision: Decision) -> Applied:
+            if Contended.conflicts:
+                Contended.conflicts -= 1
+                raise LedgerConflict("deadlock detected (40P01)")
+            return super().apply(decision)
+
+    monkeypatch.setattr(pxr.ledger.sqlite, "SQLiteLedger", Contended)
+    status, out, err = run("simulate", *PARCEL, "--json", "--store", str(tmp_path / "l.db"))
+    assert (status, err) == (0, "")
+    assert Contended.conflicts == 0, "the first batch was rolled back once"
+    monkeypatch.undo()
+    clean, again, _ = run("simulate", *PARCEL, "--json", "--store", str(tmp_path / "c.db"))
+    assert clean == 0
+
+    def kinds(text: str) -> list[str]:
+        return [json.loads(line)["action"] for line in text.splitlines()]
+
+    assert kinds(out) == kinds(again), "the same actions, each printed once"

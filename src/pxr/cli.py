@@ -26,6 +26,7 @@ import traceback
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any, TextIO
 
 from pxr import __version__, cases
@@ -37,6 +38,7 @@ from pxr.engine import Recovery
 from pxr.errors import (
     EventError,
     LedgerBusyError,
+    LedgerConflict,
     LedgerError,
     PolicyError,
     PxrError,
@@ -84,6 +86,8 @@ exit status:
   130  interrupted (Ctrl-C); committed batches are kept; re-run to finish
 """
 _BATCH = 500
+#: How often a batch the database rolled back for another writer is run again.
+_CONFLICT_ATTEMPTS = 5
 
 
 class _Progress:
@@ -256,59 +260,73 @@ def _run(
     started = time.perf_counter()
 
     # A batch's output is held until the batch commits: a run killed half-way
-    # never printed what the ledger does not hold.
-    pending: list[str] = []
-
-    def emit(action: Action) -> None:
-        pending.append(
-            json.dumps(action.to_dict(), ensure_ascii=False) if args.json else _describe(action)
-        )
-
-    def reject(number: int, message: str) -> None:
-        # The report goes to stderr, like a policy error; --json keeps its record on stdout.
-        summary.errors += 1
-        message = " ".join(message.splitlines())  # one error, one line, whatever it quotes
-        err.write(f"pxr: {args.events}:{number}: {message}\n")
-        if args.json:
-            record = {"action": "error", "line": number, "error": message}
-            pending.append(json.dumps(record, ensure_ascii=False))
+    # never printed what the ledger does not hold, and a batch the database
+    # rolled back to let another writer through is run again, printed once.
+    def report(done: list[tuple[int, Action | str]]) -> None:
+        pending: list[str] = []
+        for number, outcome in done:
+            if isinstance(outcome, str):
+                # The report goes to stderr, like a policy error; --json keeps its record.
+                summary.errors += 1
+                message = " ".join(outcome.splitlines())  # one error, one line
+                err.write(f"pxr: {args.events}:{number}: {message}\n")
+                if args.json:
+                    record = {"action": "error", "line": number, "error": message}
+                    pending.append(json.dumps(record, ensure_ascii=False))
+                continue
+            summary.add(outcome)
+            pending.append(
+                json.dumps(outcome.to_dict(), ensure_ascii=False)
+                if args.json
+                else _describe(outcome)
+            )
+        if pending:
+            out.write("\n".join(pending) + "\n")
 
     events = read_events(args.events)
     try:
-        more = True
-        while more:
-            more = False
-            with ledger.transaction():
-                for batch, (number, item) in enumerate(events, start=1):
-                    summary.lines += 1
-                    if isinstance(item, EventError):
-                        reject(number, item.problem)
-                        continue
-                    try:
-                        actions = recovery.handle(item)
-                    except PxrError as error:
-                        reject(number, str(error))
-                        continue
-                    except (sqlite3.Error, OSError):
+        while batch := list(islice(events, _BATCH)):
+            for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+                try:
+                    done = _run_batch(recovery, ledger, batch)
+                    break
+                except LedgerConflict:
+                    if attempt == _CONFLICT_ATTEMPTS:
                         raise
-                    except Exception as error:  # noqa: BLE001 - a bug in pxr costs one line
-                        reject(number, _internal(error))
-                        continue
-                    for action in actions:
-                        summary.add(action)
-                        emit(action)
-                    if batch == _BATCH:
-                        more = True
-                        break
-            if pending:
-                out.write("\n".join(pending) + "\n")
-                pending.clear()
+            summary.lines += len(batch)
+            report(done)
             progress.update(summary.lines)
     finally:
         progress.close()
     if not args.json:
         summary.write(out, time.perf_counter() - started)
     return summary.errors
+
+
+def _run_batch(
+    recovery: Recovery, ledger: Ledger, batch: list[tuple[int, Any]]
+) -> list[tuple[int, Action | str]]:
+    """One batch in one transaction: each line's actions, or why it was rejected."""
+    done: list[tuple[int, Action | str]] = []
+    with ledger.transaction():
+        for number, item in batch:
+            if isinstance(item, EventError):
+                done.append((number, item.problem))
+                continue
+            try:
+                actions = recovery.handle(item)
+            except LedgerConflict:
+                raise
+            except PxrError as error:
+                done.append((number, str(error)))
+                continue
+            except (sqlite3.Error, OSError):
+                raise
+            except Exception as error:  # noqa: BLE001 - a bug in pxr costs one line
+                done.append((number, _internal(error)))
+                continue
+            done.extend((number, action) for action in actions)
+    return done
 
 
 def _internal(error: BaseException) -> str:

@@ -11,6 +11,7 @@ __all__ = [
     "CurrencyMismatchError",
     "EventError",
     "LedgerBusyError",
+    "LedgerConflict",
     "LedgerError",
     "PolicyError",
     "PxrError",
@@ -86,3 +87,8 @@ class LedgerError(PxrError):
 
 class LedgerBusyError(LedgerError):
     """Another process held the ledger's lock for longer than the busy timeout."""
+
+
+class LedgerConflict(LedgerError):
+    """The database ended this transaction to let a concurrent one through (a
+    deadlock between two batches, say). Nothing of it was kept: run it again."""

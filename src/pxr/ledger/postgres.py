@@ -42,7 +42,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from pxr.errors import LedgerError
+from pxr.errors import LedgerConflict, LedgerError
 from pxr.ledger import CompensationRecord
 from pxr.ledger._sql import Connection, Dialect, SQLLedger
 from pxr.ledger.sqlite import NEW_IN_2
@@ -201,6 +201,15 @@ def _lock_key(customer: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+#: What the server ends a transaction with to let a concurrent one through
+#: (psycopg's deadlock error is not a subclass of its rollback class).
+_RETRYABLE = (
+    pg_errors.DeadlockDetected,
+    pg_errors.SerializationFailure,
+    pg_errors.TransactionRollback,
+)
+
+
 class PostgresDialect(Dialect):
     """PostgreSQL: ``%s`` placeholders, READ COMMITTED, an advisory lock per customer."""
 
@@ -219,8 +228,17 @@ class PostgresDialect(Dialect):
         return text.replace("%", "%%").replace("?", "%s")
 
     def lock_customer(self, connection: Connection, customer: str) -> None:
-        """Wait for, then hold until the transaction ends, ``customer``'s advisory lock."""
-        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(customer),))
+        """Wait for, then hold until the transaction ends, ``customer``'s advisory lock.
+
+        Two transactions that lock customers in opposite orders deadlock; the
+        server ends one, and it is a :class:`~pxr.errors.LedgerConflict`: run it again.
+        """
+        try:
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(customer),))
+        except _RETRYABLE as error:
+            raise LedgerConflict(
+                f"PostgreSQL ended the transaction to let another through ({error.sqlstate})"
+            ) from None
 
 
 class PostgresLedger(SQLLedger):
@@ -307,12 +325,19 @@ class PostgresLedger(SQLLedger):
         return bool(getattr(self._local, "pinned", False))
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if self._pinned():
-            return super()._execute(sql, params)
         try:
-            return _Fetched(super()._execute(sql, params))
-        finally:
-            self._give_back()
+            if self._pinned():
+                return super()._execute(sql, params)
+            try:
+                return _Fetched(super()._execute(sql, params))
+            finally:
+                self._give_back()
+        except _RETRYABLE as error:
+            # A deadlock or a serialization failure: the server rolled the whole
+            # transaction back; the caller runs it again.
+            raise LedgerConflict(
+                f"PostgreSQL ended the transaction to let another through ({error.sqlstate})"
+            ) from None
 
     def _begin(self, depth: int) -> None:
         if depth:
