@@ -242,44 +242,7 @@ class Recovery:
                 breaches[breach.key] = breach
                 if breach.severity == Severity.CRITICAL and not breach.forecast:
                     self._case(breach.customer, breach.subject, cases.HandOverReason.CRITICAL, at)
-                if item.confirms and item.previous is not None:
-                    actions.append(
-                        ForecastConfirmed(
-                            customer=breach.customer,
-                            subject=breach.subject,
-                            threshold=breach.threshold,
-                            severity=breach.severity,
-                            at=at,
-                            previous=item.previous,
-                            lead_time=at - breach.opened_at,
-                        )
-                    )
-                elif item.previous is None:
-                    self._hook("breach_opened", breach=breach)
-                    actions.append(
-                        BreachOpened(
-                            customer=breach.customer,
-                            subject=breach.subject,
-                            threshold=breach.threshold,
-                            severity=breach.severity,
-                            at=at,
-                            stage=breach.stage,
-                            holdout=breach.holdout,
-                            forecast=breach.forecast,
-                        )
-                    )
-                else:
-                    self._hook("breach_escalated", breach=breach, previous=item.previous)
-                    actions.append(
-                        BreachEscalated(
-                            customer=breach.customer,
-                            subject=breach.subject,
-                            threshold=breach.threshold,
-                            severity=breach.severity,
-                            at=at,
-                            previous=item.previous,
-                        )
-                    )
+                actions.append(self._changed(item, at))
             elif isinstance(item, CompensationRecord):
                 actions.append(self._issued(item, breaches[item.threshold, item.subject], customer))
             elif isinstance(item, SuppressionRecord):
@@ -315,6 +278,28 @@ class Recovery:
             reason=reason,
             at=at,
         )
+
+    def _changed(self, change: BreachChange, at: dt.datetime) -> Action:
+        """The action for a breach opened, raised or confirmed, with its hook queued."""
+        breach = change.breach
+        where: dict[str, Any] = {
+            "customer": breach.customer,
+            "subject": breach.subject,
+            "threshold": breach.threshold,
+            "severity": breach.severity,
+            "at": at,
+        }
+        if change.confirms and change.previous is not None:
+            return ForecastConfirmed(
+                **where, previous=change.previous, lead_time=at - breach.opened_at
+            )
+        if change.previous is None:
+            self._hook("breach_opened", breach=breach)
+            return BreachOpened(
+                **where, stage=breach.stage, holdout=breach.holdout, forecast=breach.forecast
+            )
+        self._hook("breach_escalated", breach=breach, previous=change.previous)
+        return BreachEscalated(**where, previous=change.previous)
 
     def _issued(
         self, record: CompensationRecord, breach: Breach, customer: Customer
