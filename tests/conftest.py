@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import textwrap
 import tomllib
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from pxr import Customer, MemoryLedger, Policy, Recovery, SQLiteLedger
+from pxr import Customer, MemoryLedger, Policy, Recovery, SQLiteLedger, open_ledger
 from pxr.ledger import Ledger
 from pxr.policy import parse_policy
 
@@ -90,3 +91,26 @@ def postgres_url() -> Iterator[str]:
     from . import pg  # noqa: PLC0415
 
     yield from pg.database()
+
+
+@pytest.fixture
+def schema(postgres_url: str) -> Iterator[Callable[[str], str]]:
+    """Ledger URLs, each on a fresh schema of the test database (dropped afterwards);
+    for the stress tests (tests/test_stress.py, tests/test_crashes.py)."""
+    import psycopg  # noqa: PLC0415 - only where PostgreSQL is there to test
+
+    from . import pg  # noqa: PLC0415
+
+    made: list[str] = []
+
+    def new(name: str) -> str:
+        schema = f"{name}_{secrets.token_hex(3)}"
+        made.append(schema)
+        url = pg.schema_url(postgres_url, schema)
+        open_ledger(url).close()
+        return url
+
+    yield new
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        for schema in made:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,34 +19,15 @@ import pytest
 if os.environ.get("PXR_REQUIRE_POSTGRES") != "1":
     pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs pxr[postgres]")
 
-import psycopg
 
 from pxr import open_ledger
 from pxr.ledger import OutboxEntry
 
-from . import fleet, pg
+from . import fleet
 
 pytestmark = pytest.mark.stress
 
 KILLS = 10
-
-
-@pytest.fixture
-def schema(postgres_url: str) -> Iterator[Callable[[str], str]]:
-    """Ledger URLs, each on a fresh schema of the test database (dropped afterwards)."""
-    made: list[str] = []
-
-    def new(name: str) -> str:
-        schema = f"{name}_{secrets.token_hex(3)}"
-        made.append(schema)
-        url = pg.schema_url(postgres_url, schema)
-        open_ledger(url).close()
-        return url
-
-    yield new
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        for schema in made:
-            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def breaches(url: str) -> int:

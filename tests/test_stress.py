@@ -8,9 +8,8 @@ Marked ``stress`` (out of the default run; ``.ci/run`` runs ``pytest -m stress``
 from __future__ import annotations
 
 import os
-import secrets
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,34 +17,15 @@ import pytest
 if os.environ.get("PXR_REQUIRE_POSTGRES") != "1":
     pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs pxr[postgres]")
 
-import psycopg
 
 from pxr import open_ledger
 from pxr.decide import MESSAGE_WINDOW
 
-from . import fleet, pg
+from . import fleet
 
 pytestmark = pytest.mark.stress
 
 FEEDERS = 4
-
-
-@pytest.fixture
-def schema(postgres_url: str) -> Iterator[Callable[[str], str]]:
-    """Ledger URLs, each on a fresh schema of the test database (dropped afterwards)."""
-    made: list[str] = []
-
-    def new(name: str) -> str:
-        schema = f"{name}_{secrets.token_hex(3)}"
-        made.append(schema)
-        url = pg.schema_url(postgres_url, schema)
-        open_ledger(url).close()
-        return url
-
-    yield new
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        for schema in made:
-            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def feed_and_drain(url: str, policy: Path, files: list[Path], transports: Path) -> int:
