@@ -8,6 +8,7 @@ Marked ``stress`` (out of the default run; ``.ci/run`` runs ``pytest -m stress``
 from __future__ import annotations
 
 import os
+import subprocess
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,24 @@ def feed_and_drain(url: str, policy: Path, files: list[Path], transports: Path) 
     """
     env = fleet.provider_env()
     feeders = {n: fleet.simulate(url, policy, path) for n, path in enumerate(files)}
+    try:
+        return _drain(url, policy, files, transports, env=env, feeders=feeders)
+    finally:
+        for feeder in feeders.values():  # a failed check leaves no process behind
+            if feeder.poll() is None:
+                feeder.kill()
+            feeder.communicate()
+
+
+def _drain(
+    url: str,
+    policy: Path,
+    files: list[Path],
+    transports: Path,
+    *,
+    env: dict[str, str],
+    feeders: dict[int, subprocess.Popen[bytes]],
+) -> int:
     reruns = rounds = 0
     while feeders or any(e.status not in fleet.FINAL for e in fleet.outbox(url)):
         rounds += 1

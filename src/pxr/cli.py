@@ -17,6 +17,7 @@ import datetime as dt
 import errno
 import json
 import os
+import random
 import signal
 import sqlite3
 import sys
@@ -87,7 +88,7 @@ exit status:
 """
 _BATCH = 500
 #: How often a batch the database rolled back for another writer is run again.
-_CONFLICT_ATTEMPTS = 5
+_CONFLICT_ATTEMPTS = 10
 
 
 class _Progress:
@@ -293,6 +294,9 @@ def _run(
                 except LedgerConflict:
                     if attempt == _CONFLICT_ATTEMPTS:
                         raise
+                    # Writers that collided once would collide again in step:
+                    # wait a random, growing moment before running it again.
+                    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311
             summary.lines += len(batch)
             report(done)
             progress.update(summary.lines)
