@@ -15,7 +15,7 @@ import sqlite3
 from pxr.errors import LedgerBusyError, LedgerError
 from pxr.ledger._sql import Connection, Dialect, SQLLedger
 
-__all__ = ["NEW_IN_2", "SCHEMA_VERSION", "SQLiteLedger"]
+__all__ = ["NEW_IN_2", "SCHEMA", "SCHEMA_VERSION", "SQLiteLedger"]
 
 SCHEMA_VERSION = 2
 
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS consent (
 );
 """
 
-_SCHEMA = (
+SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS breaches (
     threshold   TEXT NOT NULL,
@@ -354,7 +354,7 @@ class SQLiteLedger(SQLLedger):
                     f" this pxr reads schema {SCHEMA_VERSION} and older: upgrade pxr"
                 )
             if found == SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         connection.execute(statement)
             for version in range(found + 1, SCHEMA_VERSION + 1):
