@@ -101,16 +101,7 @@ def decide(
         told = False  # a forecast notice already went out
         paid: Mapping[tuple[str, bool], Decimal] = {}
         if existing is None:
-            breach = Breach(
-                threshold=rule.threshold.name,
-                subject=signal.subject,
-                customer=customer.id,
-                severity=severity,
-                opened_at=signal.at,
-                updated_at=signal.at,
-                stage=rule.threshold.stage,
-                holdout=in_holdout(customer.id, rule.threshold.name, rule.holdout),
-            )
+            breach = _new_breach(rule, signal, customer, severity)
             items.append(BreachChange(breach))
         elif existing.resolved_at is not None:
             continue
@@ -207,17 +198,7 @@ def _foreseen(
     breach is known already (forecast or actual)."""
     if rule.forecast is None or existing is not None:
         return []
-    breach = Breach(
-        threshold=rule.threshold.name,
-        subject=signal.subject,
-        customer=customer.id,
-        severity=severity,
-        opened_at=signal.at,
-        updated_at=signal.at,
-        stage=rule.threshold.stage,
-        holdout=in_holdout(customer.id, rule.threshold.name, rule.holdout),
-        forecast=True,
-    )
+    breach = _new_breach(rule, signal, customer, severity, forecast=True)
     items: list[DecisionItem] = [BreachChange(breach)]
     if rule.forecast.notice:
         items.extend(
@@ -234,6 +215,23 @@ def _foreseen(
             )
         )
     return items
+
+
+def _new_breach(
+    rule: Rule, signal: Signal, customer: Customer, severity: Severity, *, forecast: bool = False
+) -> Breach:
+    """The breach a signal opens: identity, stage and control group in one place."""
+    return Breach(
+        threshold=rule.threshold.name,
+        subject=signal.subject,
+        customer=customer.id,
+        severity=severity,
+        opened_at=signal.at,
+        updated_at=signal.at,
+        stage=rule.threshold.stage,
+        holdout=in_holdout(customer.id, rule.threshold.name, rule.holdout),
+        forecast=forecast,
+    )
 
 
 def _suppression(
